@@ -1,0 +1,31 @@
+# The two quickstart commands: `make demo` and `make test`. Both install what they need
+# into .venv first (Python 3.11 is the only thing the machine must have).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/openeis demo
+
+test: install
+	$(BIN)/pytest -n 2 --durations=15
+
+# Regenerate the documents that are generated from code (tests fail when they drift).
+docs: install
+	$(BIN)/python -m openeis.schema_docs > docs/data-model.md
+	$(BIN)/openeis config docs > docs/config.md
+
+clean:
+	rm -rf $(VENV) openeis-demo .pytest_cache

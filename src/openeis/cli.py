@@ -1,0 +1,359 @@
+"""The `openeis` command line.
+
+Every command takes --store (default ./openeis.duckdb, or OPENEIS_STORE) so several stores
+can live side by side, and --config (default ./openeis.toml if present, or OPENEIS_CONFIG).
+Exit codes: 0 done, 1 refused (bad input, wrong key...), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from openeis import __version__
+from openeis.config import ConfigFileError, OpenEISConfig, config_markdown, load_config
+from openeis.ingest import IngestFailed, Problem, ingest_canonical
+from openeis.privacy import KeyFileError, Pseudonymiser, default_key_path, load_or_create_key, read_key_file
+from openeis.store import Store, StoreError, open_store
+
+app = typer.Typer(
+    help="OpenEIS: an open early-intervention system. A flag is a prompt for human review, "
+    "never a verdict.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+quarantine_app = typer.Typer(help="Rows refused by `ingest --quarantine`.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(config_app, name="config")
+
+console = Console()
+errors = Console(stderr=True)
+
+StoreOption = Annotated[
+    str,
+    typer.Option("--store", envvar="OPENEIS_STORE", help="Store: a DuckDB file path."),
+]
+ConfigOption = Annotated[
+    Optional[str],
+    typer.Option("--config", envvar="OPENEIS_CONFIG", help="Config file (TOML or YAML)."),
+]
+KeyFileOption = Annotated[
+    Optional[Path],
+    typer.Option("--key-file", envvar="OPENEIS_KEY_FILE", help="Pseudonymisation key file."),
+]
+DEFAULT_STORE = "openeis.duckdb"
+
+
+class Refused(Exception):
+    """A user-facing failure: printed without a traceback, exit code 1."""
+
+
+def command(typer_app: typer.Typer, name: str | None = None):
+    """Register a command whose Refused errors become a one-line message and exit code 1."""
+
+    def register(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except Refused as error:
+                errors.print(f"error: {error}", soft_wrap=True, markup=False, highlight=False)
+                raise typer.Exit(1) from None
+
+        return typer_app.command(name)(run)
+
+    return register
+
+
+def main() -> None:
+    app()
+
+
+def _config(path: str | None) -> OpenEISConfig:
+    try:
+        return load_config(path)
+    except ConfigFileError as error:
+        raise Refused(str(error)) from None
+
+
+def _key_path(store: str, key_file: Path | None, config: OpenEISConfig) -> Path:
+    if key_file:
+        return key_file
+    if config.privacy.key_file:
+        return Path(config.privacy.key_file)
+    return default_key_path(store)
+
+
+@contextmanager
+def _open(store_url: str, must_exist: bool = True) -> Iterator[Store]:
+    if must_exist and "://" not in store_url and not Path(store_url).exists():
+        raise Refused(f"store {store_url} does not exist: run `openeis init --store {store_url}` first")
+    try:
+        store = open_store(store_url)
+    except StoreError as error:
+        raise Refused(str(error)) from None
+    try:
+        if must_exist and store.schema_version() == 0:
+            raise Refused(f"{store_url} is not an OpenEIS store: run `openeis init` first")
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def _progress() -> Iterator[callable]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
+    task = bar.add_task("starting", total=1)
+
+    def update(step: str, done: int, total: int) -> None:
+        bar.update(task, description=step, completed=done, total=max(total, 1))
+
+    with bar:
+        yield update
+
+
+@command(app)
+def version() -> None:
+    """Print the OpenEIS version."""
+    console.print(__version__)
+
+
+@command(app)
+def init(
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create the store (schema by versioned migrations) and its pseudonymisation key."""
+    settings = _config(config)
+    key_path = _key_path(store, key_file, settings)
+    try:
+        key, created = load_or_create_key(key_path)
+    except (KeyFileError, OSError) as error:
+        raise Refused(str(error)) from None
+    with _open(store, must_exist=False) as opened:
+        applied = opened.migrate()
+        pseudonymiser = Pseudonymiser(key)
+        fingerprint = opened.get_meta("key_fingerprint")
+        if fingerprint is None:
+            opened.set_meta("key_fingerprint", pseudonymiser.fingerprint())
+        elif fingerprint != pseudonymiser.fingerprint():
+            raise Refused(f"{store} was created with a different key than {key_path}")
+        version_now = opened.schema_version()
+    console.print(f"store   {store} (schema version {version_now}, {len(applied)} migration(s) applied)")
+    console.print(f"key     {key_path} ({'created, mode 0600' if created else 'existing'}): keep it "
+                  "apart from the store and back it up; without it pseudonyms cannot be reproduced")
+
+
+@command(app)
+def ingest(
+    directory: Annotated[Path, typer.Argument(help="Directory (or file, for some formats) to read.")],
+    format: Annotated[str, typer.Option("--format", help="Input format: canonical.")] = "canonical",
+    quarantine: Annotated[
+        Optional[bool],
+        typer.Option("--quarantine/--atomic", help="Load good rows and quarantine bad ones (default from config: atomic)."),
+    ] = None,
+    errors_json: Annotated[
+        Optional[Path], typer.Option("--errors-json", help="Write every problem to this JSON file.")
+    ] = None,
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Validate, pseudonymise and load a batch of records, all or nothing."""
+    settings = _config(config)
+    if format != "canonical":
+        raise Refused(f"unknown format {format!r}: supported: canonical")
+    use_quarantine = quarantine if quarantine is not None else settings.ingest.on_error == "quarantine"
+    try:
+        key = read_key_file(_key_path(store, key_file, settings))
+    except KeyFileError as error:
+        raise Refused(str(error)) from None
+    with _open(store) as opened:
+        try:
+            with _progress() as update:
+                report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine, progress=update)
+        except IngestFailed as failure:
+            _write_problems(errors_json, failure.problems, [])
+            shown = failure.problems[: settings.ingest.max_errors_shown]
+            for problem in shown:
+                print(problem, file=sys.stderr)
+            if len(failure.problems) > len(shown):
+                errors.print(f"... and {len(failure.problems) - len(shown)} more (all of them: --errors-json FILE)")
+            raise Refused(str(failure)) from None
+    _write_problems(errors_json, report.errors, report.warnings)
+    _print_ingest_report(report, settings)
+
+
+def _write_problems(path: Path | None, problems: list, warnings: list) -> None:
+    if path is None:
+        return
+    path.write_text(
+        json.dumps(
+            {"errors": [p.as_dict() for p in problems], "warnings": [p.as_dict() for p in warnings]},
+            indent=1,
+        )
+    )
+
+
+def _print_ingest_report(report, settings: OpenEISConfig) -> None:
+    table = RichTable(title=f"ingest batch {report.batch_id} ({report.mode})")
+    for heading in ("file", "read", "inserted", "updated", "unchanged", "quarantined", "warnings"):
+        table.add_column(heading, justify="left" if heading == "file" else "right")
+    for t in report.tables:
+        table.add_row(t.file, *(str(v) for v in (t.rows_read, t.inserted, t.updated, t.unchanged, t.quarantined, t.warnings)))
+    console.print(table)
+    for problem in report.warnings[: settings.ingest.max_errors_shown]:
+        print(f"warning: {problem}")
+    if len(report.warnings) > settings.ingest.max_errors_shown:
+        console.print(f"... and {len(report.warnings) - settings.ingest.max_errors_shown} more warnings")
+    for file_name, columns in report.discarded_columns.items():
+        console.print(f"{file_name}: not stored (data minimisation): {', '.join(columns)}")
+    for file_name, columns in report.unknown_columns.items():
+        console.print(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}")
+    if report.ignored_files:
+        console.print(f"files ignored (not named after a table): {', '.join(report.ignored_files)}")
+    if report.errors:
+        console.print(f"{len(report.errors)} problem(s) quarantined: see `openeis quarantine list`")
+
+
+@command(quarantine_app, "list")
+def quarantine_list(
+    table: Annotated[Optional[str], typer.Option(help="Only this table.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for tools.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """List quarantined rows with their reasons."""
+    with _open(store) as opened:
+        where = "WHERE table_name = ?" if table else ""
+        params = [table] if table else []
+        rows = opened.query(
+            f"SELECT batch_id, table_name, file_name, line, column_name, value, reason FROM quarantine {where} "
+            f"ORDER BY quarantined_at, table_name, line LIMIT {int(limit)}",
+            params,
+        )
+    if as_json:
+        for row in rows:
+            keys = ("batch_id", "table", "file", "line", "column", "value", "reason")
+            print(json.dumps(dict(zip(keys, row))))
+        return
+    if not rows:
+        console.print("quarantine is empty")
+        return
+    # One problem per line, in the same form as ingest errors, so it greps and reads well.
+    for batch_id, _table, file_name, line, column, value, reason in rows:
+        print(f"{batch_id} {Problem(file_name, line, column, value, reason)}")
+
+
+@command(app)
+def status(store: StoreOption = DEFAULT_STORE) -> None:
+    """Row counts per table, schema version and the latest ingest batches."""
+    from openeis.schema import TABLES
+
+    with _open(store) as opened:
+        out = RichTable(title=f"{store} (schema version {opened.schema_version()})")
+        out.add_column("table")
+        out.add_column("rows", justify="right")
+        for t in TABLES:
+            out.add_row(t.qualified_name, str(opened.scalar(f"SELECT count(*) FROM {t.qualified_name}")))
+        out.add_row("quarantine", str(opened.scalar("SELECT count(*) FROM quarantine")))
+        console.print(out)
+        batches = opened.query(
+            "SELECT batch_id, format, mode, rows_inserted, rows_updated, rows_unchanged, rows_quarantined "
+            "FROM ingest_batches ORDER BY started_at DESC LIMIT 5"
+        )
+    for batch in batches:
+        console.print(
+            f"batch {batch[0]} {batch[1]} {batch[2]}: inserted {batch[3]}, updated {batch[4]}, "
+            f"unchanged {batch[5]}, quarantined {batch[6]}"
+        )
+
+
+@command(app)
+def synth(
+    officers: Annotated[int, typer.Option(help="Headcount at any time.")] = 2000,
+    years: Annotated[int, typer.Option(help="Years of records.")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 1,
+    out: Annotated[Path, typer.Option(help="Directory to write the canonical files to.")] = Path("synthetic-force"),
+    bias: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Injected bias, repeatable: e.g. upheld:group=B:1.5 or posting:group=B:high_exposure:2.0."),
+    ] = None,
+    start: Annotated[str, typer.Option(help="First day of the records (YYYY-MM-DD).")] = "2015-01-01",
+    file_format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Write a deterministic synthetic force as canonical files, with ground truth beside them."""
+    from openeis.synth import SynthOptions, generate_force, parse_bias
+
+    try:
+        options = SynthOptions(
+            officers=officers,
+            years=years,
+            seed=seed,
+            start=start,
+            biases=[parse_bias(spec) for spec in bias or []],
+            file_format=file_format,
+        )
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    with _progress() as update:
+        summary = generate_force(options, out, progress=update)
+    _print_synth_summary(summary, out)
+
+
+def _print_synth_summary(summary: dict, out: Path) -> None:
+    table = RichTable(title=f"synthetic force in {out}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in summary.items():
+        if isinstance(count, int):
+            table.add_row(name, str(count))
+    console.print(table)
+    console.print(f"ground truth (for tests, never ingested): {out / 'ground_truth'}")
+
+
+@command(app)
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes everything.")] = Path("openeis-demo"),
+    officers: Annotated[int, typer.Option(help="Headcount of the synthetic force.")] = 1500,
+    years: Annotated[int, typer.Option(help="Years of records.")] = 6,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Run the whole pipeline that exists so far on a synthetic force, in an embedded store."""
+    from openeis.demo import run_demo
+
+    run_demo(directory, officers=officers, years=years, seed=seed, console=console)
+
+
+@command(config_app, "show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective configuration (file values over defaults) as JSON."""
+    console.print_json(_config(config).model_dump_json())
+
+
+@command(config_app, "docs")
+def config_docs() -> None:
+    """Print the reference of every option and its default (Markdown)."""
+    print(config_markdown(), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""`openeis demo`: the whole pipeline that exists so far, on a synthetic force.
+
+It grows with the project: synthetic force -> embedded store -> validated, pseudonymised
+ingest (run twice, to show that re-running changes nothing) -> a summary of what is where.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from openeis.ingest import ingest_canonical
+from openeis.privacy import Pseudonymiser, load_or_create_key
+from openeis.schema import TABLES
+from openeis.store import open_store
+
+MARKER = ".openeis-demo"
+
+
+def _fresh_directory(directory: Path) -> None:
+    """Start from nothing, but only ever delete a directory the demo made itself."""
+    if directory.exists():
+        if not (directory / MARKER).exists():
+            raise SystemExit(f"{directory} exists and was not made by the demo: choose another --dir")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / MARKER).write_text("made by openeis demo; deleted by the next demo run\n")
+
+
+def run_demo(directory: Path, officers: int, years: int, seed: int, console: Console) -> dict:
+    from openeis.synth import SynthOptions, generate_force
+
+    _fresh_directory(directory)
+    inputs = directory / "input"
+    store_path = directory / "openeis.duckdb"
+    key_path = directory / "openeis.key"
+    timings: dict[str, float] = {}
+
+    console.rule("1. synthetic force")
+    started = time.perf_counter()
+    summary = generate_force(SynthOptions(officers=officers, years=years, seed=seed), inputs)
+    timings["synth"] = time.perf_counter() - started
+    console.print(f"{officers} officers x {years} years written to {inputs} as canonical CSV "
+                  f"(ground truth apart in {inputs / 'ground_truth'}) in {timings['synth']:.1f} s")
+
+    console.rule("2. embedded store and key")
+    key, _ = load_or_create_key(key_path)
+    store = open_store(str(store_path))
+    try:
+        store.migrate()
+        console.print(f"store {store_path} (schema version {store.schema_version()}); "
+                      f"pseudonymisation key {key_path} (0600, never in the store)")
+
+        console.rule("3. validated, pseudonymised ingest")
+        started = time.perf_counter()
+        report = ingest_canonical(store, inputs, Pseudonymiser(key))
+        timings["ingest"] = time.perf_counter() - started
+        console.print(f"batch {report.batch_id}: {report.total('inserted')} rows inserted from "
+                      f"{len(report.tables)} files in {timings['ingest']:.1f} s, "
+                      f"{len(report.warnings)} warnings, names and free text discarded: "
+                      f"{sum(len(v) for v in report.discarded_columns.values())} columns")
+
+        console.rule("4. re-ingest the same files: nothing changes")
+        again = ingest_canonical(store, inputs, Pseudonymiser(key))
+        console.print(f"batch {again.batch_id}: inserted {again.total('inserted')}, updated "
+                      f"{again.total('updated')}, unchanged {again.total('unchanged')}")
+
+        counts = RichTable(title="what the store holds")
+        counts.add_column("table")
+        counts.add_column("rows", justify="right")
+        for table in TABLES:
+            counts.add_row(table.qualified_name, f"{store.scalar(f'SELECT count(*) FROM {table.qualified_name}'):,}")
+        console.print(counts)
+    finally:
+        store.close()
+
+    console.rule("outputs")
+    console.print(f"store:        {store_path}")
+    console.print(f"key file:     {key_path}")
+    console.print(f"input files:  {inputs}")
+    console.print(f"try:          openeis status --store {store_path}")
+    console.print("A flag from OpenEIS is a prompt for a human reviewer, never a verdict.")
+    return {"store": store_path, "key": key_path, "inputs": inputs, "synth": summary, "timings": timings}

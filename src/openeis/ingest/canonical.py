@@ -1,0 +1,390 @@
+"""The ingestion pipeline: read, pseudonymise, validate, then write all or nothing.
+
+Order of work, and why:
+1. Every file is read as text and reduced to the canonical columns (names, free text and
+   unknown columns are dropped in memory, before anything touches the store).
+2. Identifier columns are replaced by keyed pseudonyms (the raw text stays in memory only,
+   for error messages).
+3. Each table is validated in dependency order (units and officers before the tables that
+   refer to them), so a reference is checked against the store plus this batch's valid rows.
+4. If anything is wrong and the mode is atomic, nothing is written. Otherwise all tables,
+   the quarantine and the batch record are written in one transaction: a crash at any point
+   leaves the store as it was.
+5. Rows are matched on their source key; an identical row is left alone, a changed one is
+   replaced and the change (columns and row hashes, not the old values) is recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from openeis import __version__
+from openeis.ingest.problems import IngestFailed, Problem
+from openeis.ingest.reader import LINE_COLUMN, ReadResult, discover, read_source
+from openeis.ingest.validate import (
+    foreign_key_check,
+    pseudonym_column,
+    quote,
+    typed_value_sql,
+    value_checks,
+)
+from openeis.privacy import Pseudonymiser
+from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
+from openeis.store import Store
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TableReport:
+    table: str
+    file: str
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class IngestReport:
+    batch_id: str
+    mode: str
+    source: str
+    tables: list[TableReport] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    unknown_columns: dict[str, list[str]] = field(default_factory=dict)
+    discarded_columns: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(t, attribute) for t in self.tables)
+
+
+class KeyMismatch(IngestFailed):
+    pass
+
+
+def check_key(store: Store, pseudonymiser: Pseudonymiser) -> None:
+    """Refuse a key other than the one the store's pseudonyms were made with."""
+    stored = store.get_meta("key_fingerprint")
+    if stored is None:
+        store.set_meta("key_fingerprint", pseudonymiser.fingerprint())
+    elif stored != pseudonymiser.fingerprint():
+        raise KeyMismatch(
+            "this store was pseudonymised with a different key: pass the store's own key "
+            "file with --key-file (mixing keys would split one officer into two)"
+        )
+
+
+def ingest_canonical(
+    store: Store,
+    directory: Path,
+    pseudonymiser: Pseudonymiser,
+    quarantine: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    sources, ignored = discover(directory)
+    results = []
+    for number, source in enumerate(sources):
+        if progress:
+            progress(f"reading {source.name}", number, len(sources))
+        results.append(read_source(source))
+    report = ingest_tables(
+        store, results, pseudonymiser, quarantine=quarantine, source=str(directory),
+        source_format="canonical", progress=progress,
+    )
+    report.ignored_files = ignored
+    return report
+
+
+def ingest_tables(
+    store: Store,
+    inputs: list[ReadResult],
+    pseudonymiser: Pseudonymiser,
+    quarantine: bool = False,
+    source: str = "",
+    source_format: str = "canonical",
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Validate and write already-read inputs (adapters for other formats end here too)."""
+    check_key(store, pseudonymiser)
+    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    mode = "quarantine" if quarantine else "atomic"
+    report = IngestReport(batch_id=batch_id, mode=mode, source=source)
+    by_table = {result.source.table.name: result for result in inputs}
+    ordered = [table for table in ingest_order() if table.name in by_table]
+    staged: list[tuple[Table, str, TableReport]] = []
+    quarantine_rows: list[dict] = []
+    registered: list[str] = []
+    try:
+        for number, table in enumerate(ordered):
+            if progress:
+                progress(f"validating {table.name}", number, len(ordered))
+            result = by_table[table.name]
+            table_report = TableReport(table.name, result.source.name, rows_read=result.data.num_rows)
+            report.tables.append(table_report)
+            if result.unknown_columns:
+                report.unknown_columns[result.source.name] = result.unknown_columns
+            if result.discarded_columns:
+                report.discarded_columns[result.source.name] = result.discarded_columns
+            view = f"input_{table.name}"
+            store.register_arrow(view, _with_pseudonyms(table, result.data, pseudonymiser))
+            registered.append(view)
+            problems = list(result.problems) + _run_checks(store, table, view, result.source.name, staged)
+            errors = [p for p in problems if p.severity == "error"]
+            warnings = [p for p in problems if p.severity == "warning"]
+            report.errors.extend(errors)
+            report.warnings.extend(warnings)
+            table_report.warnings = len(warnings)
+            bad_lines = sorted({p.line for p in errors})
+            table_report.quarantined = len(bad_lines)
+            stage = f"stage_{table.name}"
+            _stage_valid_rows(store, table, view, stage, bad_lines)
+            registered.append(stage)
+            staged.append((table, stage, table_report))
+            if errors and quarantine:
+                quarantine_rows.extend(_quarantine_rows(store, table, view, errors, pseudonymiser))
+        if report.errors and not quarantine:
+            raise IngestFailed(
+                f"{len(report.errors)} problem(s) in {len({p.line for p in report.errors})} "
+                f"row(s); nothing was written (use --quarantine to load the good rows)",
+                report.errors,
+            )
+        if progress:
+            progress("writing", len(ordered), len(ordered))
+        with store.transaction():
+            for table, stage, table_report in staged:
+                _upsert(store, table, stage, batch_id, table_report)
+            _write_quarantine(store, batch_id, quarantine_rows)
+            _write_batch(store, report, source_format, started_at)
+            _hold_for_crash_test()
+    finally:
+        for name in reversed(registered):
+            _drop(store, name)
+    return report
+
+
+# -- pseudonyms -------------------------------------------------------------------------
+
+
+def _with_pseudonyms(table: Table, data: pa.Table, pseudonymiser: Pseudonymiser) -> pa.Table:
+    for column in table.columns:
+        if column.privacy is Privacy.PSEUDONYMISE:
+            values = pseudonymiser.pseudonymise_array(column.namespace or column.name, data.column(column.name))
+            data = data.append_column(pseudonym_column(column.name), values)
+    return data
+
+
+# -- validation -------------------------------------------------------------------------
+
+
+def _run_checks(
+    store: Store, table: Table, view: str, file_name: str, staged: list[tuple[Table, str, TableReport]]
+) -> list[Problem]:
+    checks = value_checks(table, view)
+    staged_names = {t.name: stage for t, stage, _ in staged}
+    for column in table.columns:
+        if not column.references:
+            continue
+        parent = TABLES_BY_NAME[column.references]
+        keys = [f"SELECT {parent.key} FROM {parent.qualified_name}"]
+        if parent.name in staged_names:
+            keys.append(f"SELECT {parent.key} FROM {staged_names[parent.name]}")
+        checks.append(foreign_key_check(view, column, " UNION ALL ".join(keys), parent.name))
+    sql = " UNION ALL ".join(f"({check})" for check in checks) + " ORDER BY line, column_name"
+    return [
+        Problem(file_name, int(line), column, value, reason, severity)
+        for line, column, value, reason, severity in store.query(sql)
+    ]
+
+
+def _stored_value_sql(table: Table) -> list[str]:
+    """Typed expressions for each canonical column, pseudonyms in place of identifiers."""
+    expressions = []
+    for column in table.columns:
+        if column.privacy is Privacy.PSEUDONYMISE:
+            expressions.append(f"{pseudonym_column(column.name)} AS {column.name}")
+        else:
+            expressions.append(f"{typed_value_sql(column)} AS {column.name}")
+    return expressions
+
+
+def row_hash_sql(table: Table) -> str:
+    parts = ", ".join(f"coalesce(CAST({c.name} AS VARCHAR), chr(0))" for c in table.columns)
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def _stage_valid_rows(store: Store, table: Table, view: str, stage: str, bad_lines: list[int]) -> None:
+    store.register_arrow("bad_lines", pa.table({"line": pa.array(bad_lines, type=pa.int64())}))
+    try:
+        store.execute(
+            f"CREATE TEMP TABLE {stage} AS SELECT *, {row_hash_sql(table)} AS _row_hash FROM ("
+            f"SELECT {', '.join(_stored_value_sql(table))} FROM {view} "
+            f"WHERE {LINE_COLUMN} NOT IN (SELECT line FROM bad_lines))"
+        )
+    finally:
+        store.unregister("bad_lines")
+
+
+def _quarantine_rows(
+    store: Store, table: Table, view: str, errors: list[Problem], pseudonymiser: Pseudonymiser
+) -> list[dict]:
+    """Bad rows as they will be kept: pseudonyms for identifiers, nothing else personal."""
+    pairs = ", ".join(f"{quote(c.name)}, {c.name}" for c in table.columns if c.privacy is not Privacy.PSEUDONYMISE)
+    pseudonymised = ", ".join(
+        f"{quote(c.name)}, {pseudonym_column(c.name)}" for c in table.columns if c.privacy is Privacy.PSEUDONYMISE
+    )
+    fields = ", ".join(part for part in (pairs, pseudonymised) if part)
+    lines = sorted({p.line for p in errors})
+    store.register_arrow("quarantined_lines", pa.table({"line": pa.array(lines, type=pa.int64())}))
+    try:
+        rows = dict(
+            store.query(
+                f"SELECT {LINE_COLUMN}, CAST(json_object({fields}) AS VARCHAR) FROM {view} "
+                f"WHERE {LINE_COLUMN} IN (SELECT line FROM quarantined_lines)"
+            )
+        )
+    finally:
+        store.unregister("quarantined_lines")
+    records = []
+    for problem in errors:
+        value = problem.value
+        if problem.column and value is not None:
+            column = table.column(problem.column)
+            if column.privacy is Privacy.PSEUDONYMISE:
+                value = pseudonymiser.pseudonym(column.namespace or column.name, value)
+        records.append(
+            {
+                "table_name": table.name,
+                "file_name": problem.file,
+                "line": problem.line,
+                "column_name": problem.column,
+                "value": value,
+                "reason": problem.reason,
+                "row_json": rows.get(problem.line),
+            }
+        )
+    return records
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def _upsert(store: Store, table: Table, stage: str, batch_id: str, report: TableReport) -> None:
+    target = table.qualified_name
+    key = table.key
+    columns = ", ".join(c.name for c in table.columns)
+    differs = ", ".join(
+        f"CASE WHEN s.{c.name} IS DISTINCT FROM t.{c.name} THEN {quote(c.name)} END" for c in table.columns
+    )
+    store.execute(
+        f"CREATE TEMP TABLE changed_rows AS SELECT s.{key} AS record_key, t._row_hash AS previous_row_hash, "
+        f"s._row_hash AS new_row_hash, concat_ws(',', {differs}) AS changed_columns "
+        f"FROM {stage} s JOIN {target} t ON s.{key} = t.{key} WHERE s._row_hash <> t._row_hash"
+    )
+    try:
+        report.updated = int(store.scalar("SELECT count(*) FROM changed_rows"))
+        store.execute(
+            "INSERT INTO record_changes SELECT ?, ?, record_key, changed_columns, previous_row_hash, "
+            "new_row_hash, current_timestamp FROM changed_rows",
+            [batch_id, table.name],
+        )
+        store.execute(f"DELETE FROM {target} WHERE {key} IN (SELECT record_key FROM changed_rows)")
+    finally:
+        store.execute("DROP TABLE changed_rows")
+    staged_rows = int(store.scalar(f"SELECT count(*) FROM {stage}"))
+    store.execute(
+        f"INSERT INTO {target} ({columns}, _batch_id, _row_hash) "
+        f"SELECT {columns}, ?, _row_hash FROM {stage} WHERE {key} NOT IN (SELECT {key} FROM {target})",
+        [batch_id],
+    )
+    written = int(store.scalar(f"SELECT count(*) FROM {target} WHERE _batch_id = ?", [batch_id]))
+    report.inserted = written - report.updated
+    report.unchanged = staged_rows - written
+
+
+def _write_quarantine(store: Store, batch_id: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    data = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("table_name", pa.string()),
+                ("file_name", pa.string()),
+                ("line", pa.int64()),
+                ("column_name", pa.string()),
+                ("value", pa.string()),
+                ("reason", pa.string()),
+                ("row_json", pa.string()),
+            ]
+        ),
+    )
+    store.register_arrow("new_quarantine", data)
+    try:
+        # Re-running the same bad files must not pile up copies of the same problem.
+        store.execute(
+            "INSERT INTO quarantine SELECT ?, n.table_name, n.file_name, n.line, n.column_name, n.value, "
+            "n.reason, n.row_json, md5(coalesce(n.row_json, '')), current_timestamp FROM new_quarantine n "
+            "WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.table_name = n.table_name "
+            "AND q.file_name = n.file_name AND q.line = n.line AND q.reason = n.reason "
+            "AND q.column_name IS NOT DISTINCT FROM n.column_name "
+            "AND q.row_hash = md5(coalesce(n.row_json, '')))",
+            [batch_id],
+        )
+    finally:
+        store.unregister("new_quarantine")
+
+
+def _write_batch(store: Store, report: IngestReport, source_format: str, started_at: datetime) -> None:
+    files = ",".join(t.file for t in report.tables)
+    store.execute(
+        "INSERT INTO ingest_batches VALUES (?, ?, current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.batch_id,
+            started_at,
+            source_format,
+            report.source,
+            report.mode,
+            files,
+            report.total("rows_read"),
+            report.total("inserted"),
+            report.total("updated"),
+            report.total("unchanged"),
+            report.total("quarantined"),
+            len(report.warnings),
+            __version__,
+        ],
+    )
+
+
+CRASH_TEST_VARIABLE = "OPENEIS_TEST_HOLD_BEFORE_COMMIT"
+
+
+def _hold_for_crash_test() -> None:
+    """Test hook: with the variable set to a file path, write that file and wait before
+    committing, so a test can kill -9 the process at the worst moment. Unset: does nothing."""
+    marker = os.environ.get(CRASH_TEST_VARIABLE)
+    if marker:
+        Path(marker).write_text("holding before commit\n")
+        time.sleep(600)
+
+
+def _drop(store: Store, name: str) -> None:
+    if name.startswith("stage_"):
+        store.execute(f"DROP TABLE IF EXISTS {name}")
+    else:
+        store.unregister(name)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from openeis.cli import app
+from openeis.schema import TABLES
+from openeis.store import open_store
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run `openeis ...` in-process, in a fresh working directory, with its own store."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENEIS_STORE", raising=False)
+    monkeypatch.delenv("OPENEIS_CONFIG", raising=False)
+    monkeypatch.delenv("OPENEIS_KEY_FILE", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, expect: int | None = 0):
+        result = runner.invoke(app, [str(a) for a in args])
+        if expect is not None and result.exit_code != expect:
+            raise AssertionError(
+                f"openeis {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
+                f"{result.output}\n{result.exception!r}"
+            )
+        return result
+
+    return run
+
+
+def run_openeis(*args: str, cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real `openeis` command in a subprocess."""
+    environment = {**os.environ, **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-m", "openeis.cli", *map(str, args)],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"openeis {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def store_digest(path: Path) -> dict[str, str]:
+    """A digest of every table's content (order-independent), to prove a store unchanged."""
+    store = open_store(str(path))
+    try:
+        names = [t.qualified_name for t in TABLES] + [
+            "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"
+        ]
+        digest = {}
+        for name in names:
+            rows = sorted(repr(row) for row in store.query(f"SELECT * FROM {name}"))
+            digest[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+        return digest
+    finally:
+        store.close()
