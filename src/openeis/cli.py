@@ -228,6 +228,8 @@ def _print_ingest_report(report, settings: OpenEISConfig) -> None:
         console.print(f"{file_name}: not stored (data minimisation): {', '.join(columns)}")
     for file_name, columns in report.unknown_columns.items():
         console.print(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}")
+    for note in report.notes:
+        console.print(note, markup=False, highlight=False)
     if report.ignored_files:
         console.print(f"files ignored (not named after a table): {', '.join(report.ignored_files)}")
     if report.errors:

@@ -88,6 +88,21 @@ class Pseudonymiser:
         """Identifies the key without revealing it, so a store can refuse a wrong key."""
         return self.pseudonym("openeis-key-fingerprint", "v1")
 
+    def sql_expression(self, value_sql: str, namespace: str) -> tuple[str, list[bytes]]:
+        """The same pseudonym computed in SQL (DuckDB: sha256, unhex), vectorised and
+        parallel: HMAC(k, m) = SHA256((k ^ opad) || SHA256((k ^ ipad) || m)).
+        Returns the expression and its two parameters (the padded keys, never stored)."""
+        block = self.key.ljust(64, b"\0")  # SHA-256 block size; keys <= 64 bytes are padded
+        inner = bytes(b ^ 0x36 for b in block)
+        outer = bytes(b ^ 0x5C for b in block)
+        quoted_namespace = namespace.replace("'", "''")
+        message = f"encode('{quoted_namespace}' || chr(31) || {value_sql})"
+        expression = (
+            f"CASE WHEN {value_sql} IS NULL THEN NULL ELSE "
+            f"left(sha256(?::BLOB || unhex(sha256(?::BLOB || {message}))), {PSEUDONYM_HEX_CHARS}) END"
+        )
+        return expression, [outer, inner]
+
     def pseudonymise_array(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Pseudonymise a string array; nulls stay null. HMACs each distinct value once."""
         if isinstance(values, pa.ChunkedArray):

@@ -20,22 +20,17 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, ReadResult, discover, read_source
-from openeis.ingest.validate import (
-    foreign_key_check,
-    pseudonym_column,
-    quote,
-    typed_value_sql,
-    value_checks,
-)
+from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
 from openeis.privacy import Pseudonymiser
 from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
 from openeis.store import Store
@@ -141,22 +136,28 @@ def ingest_tables(
             if result.discarded_columns:
                 report.discarded_columns[result.source.name] = result.discarded_columns
             view = f"input_{table.name}"
-            store.register_arrow(view, _with_pseudonyms(table, result.data, pseudonymiser))
+            store.register_arrow(view, result.data)
             registered.append(view)
-            problems = list(result.problems) + _run_checks(store, table, view, result.source.name, staged)
-            errors = [p for p in problems if p.severity == "error"]
-            warnings = [p for p in problems if p.severity == "warning"]
-            report.errors.extend(errors)
-            report.warnings.extend(warnings)
+            pseudonymised = f"pseudonymised_{table.name}"
+            _pseudonymise(store, table, view, pseudonymised, pseudonymiser)
+            registered.append(pseudonymised)
+            store.unregister(view)
+            registered.remove(view)
+            found = _run_checks(store, table, pseudonymised, result.source.name, staged)
+            errors = [p for p in found if p.severity == "error"]
+            warnings = [p for p in found if p.severity == "warning"]
             table_report.warnings = len(warnings)
-            bad_lines = sorted({p.line for p in errors})
+            bad_lines = sorted({p.line for p in errors} | {p.line for p in result.problems})
             table_report.quarantined = len(bad_lines)
             stage = f"stage_{table.name}"
-            _stage_valid_rows(store, table, view, stage, bad_lines)
+            _stage_valid_rows(store, table, pseudonymised, stage, bad_lines)
             registered.append(stage)
             staged.append((table, stage, table_report))
-            if errors and quarantine:
-                quarantine_rows.extend(_quarantine_rows(store, table, view, errors, pseudonymiser))
+            if quarantine and (errors or result.problems):
+                quarantine_rows.extend(_quarantine_rows(store, table, pseudonymised, result.problems + errors))
+            # Shown to the user with the raw identifier they can find in their file.
+            report.errors.extend(result.problems + _with_raw_values(table, result.data, errors))
+            report.warnings.extend(_with_raw_values(table, result.data, warnings))
         if report.errors and not quarantine:
             raise IngestFailed(
                 f"{len(report.errors)} problem(s) in {len({p.line for p in report.errors})} "
@@ -180,12 +181,40 @@ def ingest_tables(
 # -- pseudonyms -------------------------------------------------------------------------
 
 
-def _with_pseudonyms(table: Table, data: pa.Table, pseudonymiser: Pseudonymiser) -> pa.Table:
+def _pseudonymise(store: Store, table: Table, view: str, target: str, pseudonymiser: Pseudonymiser) -> None:
+    """Copy the input into a temporary table with identifiers already pseudonymised, so raw
+    identifiers are never held in any table, and every check runs on a native table."""
+    expressions = [LINE_COLUMN]
+    params: list = []
     for column in table.columns:
         if column.privacy is Privacy.PSEUDONYMISE:
-            values = pseudonymiser.pseudonymise_array(column.namespace or column.name, data.column(column.name))
-            data = data.append_column(pseudonym_column(column.name), values)
-    return data
+            sql, column_params = pseudonymiser.sql_expression(column.name, column.namespace or column.name)
+            expressions.append(f"{sql} AS {column.name}")
+            params.extend(column_params)
+        else:
+            expressions.append(column.name)
+    store.execute(f"CREATE TEMP TABLE {target} AS SELECT {', '.join(expressions)} FROM {view}", params)
+
+
+def _with_raw_values(table: Table, data: pa.Table, problems: list[Problem]) -> list[Problem]:
+    """Problems on pseudonymised columns, with the value as the user wrote it."""
+    wanted = {p.line for p in problems if p.column and table.has(p.column)
+              and table.column(p.column).privacy is Privacy.PSEUDONYMISE}
+    if not wanted:
+        return problems
+    lines = data.column(LINE_COLUMN)
+    mask = pc.is_in(lines, value_set=pa.array(sorted(wanted), type=pa.int64()))
+    subset = data.filter(mask)
+    by_line = {
+        line: index for index, line in enumerate(subset.column(LINE_COLUMN).to_pylist())
+    }
+    shown = []
+    for problem in problems:
+        if problem.line in by_line and problem.column and table.column(problem.column).privacy is Privacy.PSEUDONYMISE:
+            raw = subset.column(problem.column)[by_line[problem.line]].as_py()
+            problem = replace(problem, value=raw)
+        shown.append(problem)
+    return shown
 
 
 # -- validation -------------------------------------------------------------------------
@@ -212,14 +241,8 @@ def _run_checks(
 
 
 def _stored_value_sql(table: Table) -> list[str]:
-    """Typed expressions for each canonical column, pseudonyms in place of identifiers."""
-    expressions = []
-    for column in table.columns:
-        if column.privacy is Privacy.PSEUDONYMISE:
-            expressions.append(f"{pseudonym_column(column.name)} AS {column.name}")
-        else:
-            expressions.append(f"{typed_value_sql(column)} AS {column.name}")
-    return expressions
+    """Typed expressions for each canonical column (identifiers are pseudonyms already)."""
+    return [f"{typed_value_sql(column)} AS {column.name}" for column in table.columns]
 
 
 def row_hash_sql(table: Table) -> str:
@@ -239,45 +262,32 @@ def _stage_valid_rows(store: Store, table: Table, view: str, stage: str, bad_lin
         store.unregister("bad_lines")
 
 
-def _quarantine_rows(
-    store: Store, table: Table, view: str, errors: list[Problem], pseudonymiser: Pseudonymiser
-) -> list[dict]:
+def _quarantine_rows(store: Store, table: Table, pseudonymised: str, problems: list[Problem]) -> list[dict]:
     """Bad rows as they will be kept: pseudonyms for identifiers, nothing else personal."""
-    pairs = ", ".join(f"{quote(c.name)}, {c.name}" for c in table.columns if c.privacy is not Privacy.PSEUDONYMISE)
-    pseudonymised = ", ".join(
-        f"{quote(c.name)}, {pseudonym_column(c.name)}" for c in table.columns if c.privacy is Privacy.PSEUDONYMISE
-    )
-    fields = ", ".join(part for part in (pairs, pseudonymised) if part)
-    lines = sorted({p.line for p in errors})
+    fields = ", ".join(f"{quote(c.name)}, {c.name}" for c in table.columns)
+    lines = sorted({p.line for p in problems})
     store.register_arrow("quarantined_lines", pa.table({"line": pa.array(lines, type=pa.int64())}))
     try:
         rows = dict(
             store.query(
-                f"SELECT {LINE_COLUMN}, CAST(json_object({fields}) AS VARCHAR) FROM {view} "
+                f"SELECT {LINE_COLUMN}, CAST(json_object({fields}) AS VARCHAR) FROM {pseudonymised} "
                 f"WHERE {LINE_COLUMN} IN (SELECT line FROM quarantined_lines)"
             )
         )
     finally:
         store.unregister("quarantined_lines")
-    records = []
-    for problem in errors:
-        value = problem.value
-        if problem.column and value is not None:
-            column = table.column(problem.column)
-            if column.privacy is Privacy.PSEUDONYMISE:
-                value = pseudonymiser.pseudonym(column.namespace or column.name, value)
-        records.append(
-            {
-                "table_name": table.name,
-                "file_name": problem.file,
-                "line": problem.line,
-                "column_name": problem.column,
-                "value": value,
-                "reason": problem.reason,
-                "row_json": rows.get(problem.line),
-            }
-        )
-    return records
+    return [
+        {
+            "table_name": table.name,
+            "file_name": problem.file,
+            "line": problem.line,
+            "column_name": problem.column,
+            "value": problem.value,  # from the pseudonymised table: a pseudonym for identifiers
+            "reason": problem.reason,
+            "row_json": rows.get(problem.line),
+        }
+        for problem in problems
+    ]
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -384,7 +394,7 @@ def _hold_for_crash_test() -> None:
 
 
 def _drop(store: Store, name: str) -> None:
-    if name.startswith("stage_"):
+    if name.startswith(("stage_", "pseudonymised_")):
         store.execute(f"DROP TABLE IF EXISTS {name}")
     else:
         store.unregister(name)

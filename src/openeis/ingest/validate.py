@@ -2,8 +2,8 @@
 
 Each check is one query that returns every row breaking a rule (line, column, value, reason),
 so all bad rows are reported, not just the first, and large files are checked at SQL speed.
-The input view holds the raw text of each canonical column, and for pseudonymised columns a
-`<column>__pseudonym` beside it; the raw text is only ever in memory, never stored.
+The checked table holds the text of each canonical column as read, except that identifier
+columns already hold their pseudonyms (raw identifiers never enter a table).
 """
 
 from __future__ import annotations
@@ -14,10 +14,6 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2100
-
-
-def pseudonym_column(name: str) -> str:
-    return f"{name}__pseudonym"
 
 
 def quote(text: str) -> str:
@@ -204,11 +200,10 @@ def _warnings(table: Table, view: str) -> list[str]:
 
 def foreign_key_check(view: str, column: Column, parent_keys_sql: str, parent: str) -> str:
     """Rows whose reference is not among the parent keys (stored or valid in this batch)."""
-    compared = pseudonym_column(column.name) if column.namespace else column.name
     return _check(
         view,
         column.name,
         column.name,
-        f"{compared} IS NOT NULL AND {compared} NOT IN ({parent_keys_sql})",
+        f"{column.name} IS NOT NULL AND {column.name} NOT IN ({parent_keys_sql})",
         quote(f"not found in {parent} (neither in the store nor among this batch's valid rows)"),
     )
