@@ -1,0 +1,39 @@
+"""The policy: one function decides every access, with a reason."""
+
+from __future__ import annotations
+
+from openeis.governance.policy import decide
+from openeis.governance.roles import Action, Actor, Resource, Role
+
+
+def test_protected_characteristics_are_for_the_audit_only():
+    for role in Role:
+        decision = decide(Actor("x", role), Action.READ, Resource.PROTECTED)
+        assert decision.allowed == (role is Role.AUDITOR), role
+
+
+def test_reviewer_sees_only_their_scope():
+    reviewer = Actor("r", Role.REVIEWER, scope_units=frozenset({"RESP1"}))
+    assert decide(reviewer, Action.READ, Resource.FLAGS, officer="p1", officer_unit="RESP1").allowed
+    denied = decide(reviewer, Action.READ, Resource.FLAGS, officer="p2", officer_unit="HQ")
+    assert not denied.allowed and "scope" in denied.reason
+
+
+def test_officer_sees_only_themselves():
+    officer = Actor("o", Role.OFFICER, officer="p1")
+    assert decide(officer, Action.READ, Resource.SOURCE_RECORDS, officer="p1").allowed
+    assert not decide(officer, Action.READ, Resource.SOURCE_RECORDS, officer="p2").allowed
+    assert not decide(officer, Action.READ, Resource.ACCESS_LOG).allowed
+
+
+def test_auditor_sees_aggregates_not_identities():
+    auditor = Actor("a", Role.AUDITOR)
+    assert decide(auditor, Action.READ, Resource.ACCESS_LOG).allowed
+    assert decide(auditor, Action.READ, Resource.AUDITS).allowed
+    assert not decide(auditor, Action.READ, Resource.SOURCE_RECORDS, officer="p1").allowed
+    assert not decide(auditor, Action.READ, Resource.FLAGS).allowed
+
+
+def test_denials_say_why():
+    decision = decide(Actor("r", Role.REVIEWER), Action.DELETE, Resource.SOURCE_RECORDS)
+    assert not decision.allowed and decision.reason == "role reviewer may not delete source_records"
