@@ -73,3 +73,20 @@ def test_truncation_with_forged_head_is_detected(store):
 def test_log_holds_no_names_only_pseudonymous_references(store):
     rows = store.query("SELECT records FROM access_log")
     assert all(r[0].startswith('{"officers": ["pseudonym') for r in rows)
+
+
+def test_ingest_is_logged_and_the_cli_verifies(cli, tmp_path):
+    from handmade import write_force
+
+    write_force(tmp_path / "in")
+    cli("init")
+    cli("ingest", tmp_path / "in")
+    shown = cli("log", "show", "--json").output
+    assert '"action": "change"' in shown and '"purpose": "ingest"' in shown
+    assert "WX100001" not in shown
+    assert "intact" in cli("log", "verify").output
+    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store.execute("UPDATE access_log SET actor = 'someone-else'")
+    store.close()
+    result = cli("log", "verify", expect=1)
+    assert "BROKEN at entry 1" in result.output

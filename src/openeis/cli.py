@@ -8,7 +8,9 @@ Exit codes: 0 done, 1 refused (bad input, wrong key...), 2 wrong usage.
 from __future__ import annotations
 
 import functools
+import getpass
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,8 @@ from rich.table import Table as RichTable
 from openeis import __version__
 from openeis.config import ConfigFileError, OpenEISConfig, config_markdown, load_config
 from openeis.ingest import IngestFailed, Problem, ingest_canonical
+from openeis.governance import access_log
+from openeis.governance.roles import Actor, Role
 from openeis.privacy import KeyFileError, Pseudonymiser, default_key_path, load_or_create_key, read_key_file
 from openeis.store import Store, StoreError, open_store
 
@@ -33,6 +37,8 @@ app = typer.Typer(
 )
 quarantine_app = typer.Typer(help="Rows refused by `ingest --quarantine`.", no_args_is_help=True)
 config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+log_app = typer.Typer(help="The tamper-evident access log.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(config_app, name="config")
 
@@ -77,6 +83,20 @@ def command(typer_app: typer.Typer, name: str | None = None):
 
 def main() -> None:
     app()
+
+
+def cli_actor() -> Actor:
+    """Who is at the command line. Shell access to the store and its key is administrator
+    access in effect, so the CLI acts as an administrator named by OPENEIS_USER or the login."""
+    name = os.environ.get("OPENEIS_USER") or getpass.getuser()
+    return Actor(f"cli:{name}", Role.ADMINISTRATOR)
+
+
+def _read_key(store: str, key_file: Path | None, settings: OpenEISConfig) -> bytes:
+    try:
+        return read_key_file(_key_path(store, key_file, settings))
+    except KeyFileError as error:
+        raise Refused(str(error)) from None
 
 
 def _config(path: str | None) -> OpenEISConfig:
@@ -182,14 +202,20 @@ def ingest(
     if format != "canonical":
         raise Refused(f"unknown format {format!r}: supported: canonical")
     use_quarantine = quarantine if quarantine is not None else settings.ingest.on_error == "quarantine"
-    try:
-        key = read_key_file(_key_path(store, key_file, settings))
-    except KeyFileError as error:
-        raise Refused(str(error)) from None
+    key = _read_key(store, key_file, settings)
     with _open(store) as opened:
+
+        def log_change(report) -> None:
+            counts = {t.table: {"inserted": t.inserted, "updated": t.updated, "quarantined": t.quarantined}
+                      for t in report.tables}
+            access_log.append(opened, key, cli_actor(), "change", "source_records",
+                              records={"batch": report.batch_id, "tables": counts},
+                              purpose="ingest", own_transaction=False)
+
         try:
             with _progress() as update:
-                report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine, progress=update)
+                report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine,
+                                          progress=update, before_commit=log_change)
         except IngestFailed as failure:
             _write_problems(errors_json, failure.problems, [])
             shown = failure.problems[: settings.ingest.max_errors_shown]
@@ -242,8 +268,11 @@ def quarantine_list(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for tools.")] = False,
     store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """List quarantined rows with their reasons."""
+    key = _read_key(store, key_file, _config(config))
     with _open(store) as opened:
         where = "WHERE table_name = ?" if table else ""
         params = [table] if table else []
@@ -252,6 +281,9 @@ def quarantine_list(
             f"ORDER BY quarantined_at, table_name, line LIMIT {int(limit)}",
             params,
         )
+        # Quarantined rows are pseudonymous personal data: reading them is logged.
+        access_log.append(opened, key, cli_actor(), "read", "quarantine",
+                          records={"rows": len(rows), "table": table}, purpose="data quality review")
     if as_json:
         for row in rows:
             keys = ("batch_id", "table", "file", "line", "column", "value", "reason")
@@ -343,6 +375,135 @@ def demo(
     from openeis.demo import run_demo
 
     run_demo(directory, officers=officers, years=years, seed=seed, console=console)
+
+
+@command(log_app, "verify")
+def log_verify(
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check every link of the access log and its signed head; name the first broken entry."""
+    settings = _config(config)
+    key_path = _key_path(store, key_file, settings)
+    key = _read_key(store, key_file, settings) if key_path.exists() else None
+    with _open(store) as opened:
+        result = access_log.verify(opened, key)
+    if key is None:
+        console.print(f"note: key file {key_path} not found: the chain is checked, the head's signature is not")
+    if not result.ok:
+        raise Refused(str(result))
+    console.print(str(result))
+
+
+@command(log_app, "head")
+def log_head(store: StoreOption = DEFAULT_STORE) -> None:
+    """Print the signed head (sequence:hash:signature): keep copies outside the system."""
+    with _open(store) as opened:
+        print(access_log.head(opened) or "empty")
+
+
+@command(log_app, "show")
+def log_show(
+    limit: Annotated[int, typer.Option(help="The newest N entries.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for tools.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """The newest access-log entries (pseudonymous references only)."""
+    with _open(store) as opened:
+        rows = access_log.entries(opened, limit=limit)
+    for entry in rows:
+        if as_json:
+            print(json.dumps({**entry.__dict__, "logged_at": entry.logged_at.isoformat()}))
+        else:
+            print(f"{entry.seq:>6} {entry.logged_at:%Y-%m-%d %H:%M:%S} {entry.actor} ({entry.role}) "
+                  f"{entry.action} {entry.resource} [{entry.outcome}] purpose={entry.purpose} {entry.records or ''}")
+
+
+@command(app)
+def features(
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of dates: 2020-01-01,2020-07-01 or a range 2019-01-01:2021-12-01:1m.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write (one row per officer and as-of date).")],
+    store: StoreOption = DEFAULT_STORE,
+    config: ConfigOption = None,
+) -> None:
+    """Leakage-free features as of each date: only what the force knew on that date."""
+    from openeis.features import DefinitionError, build_features, parse_as_of
+
+    settings = _config(config)
+    try:
+        dates = parse_as_of(as_of)
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    if out.suffix != ".parquet":
+        raise Refused(f"--out must be a .parquet file, got {out}")
+    with _open(store) as opened:
+        try:
+            with _progress() as update:
+                summary = build_features(opened, dates, out, settings.features, progress=update)
+        except DefinitionError as error:
+            raise Refused(f"feature definitions: {error}") from None
+    console.print(f"features {summary['path']}: {summary['rows']} rows (officer x as-of date), "
+                  f"{summary['columns'] - 2} features, {summary['dates']} as-of date(s)")
+
+
+@command(app)
+def labels(
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of dates (as for `features`).")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    label: Annotated[Optional[list[str]], typer.Option("--label", help="Label name (repeatable; default from config).")] = None,
+    known_at: Annotated[Optional[str], typer.Option("--known-at", help="Count only what was known on this date (default: everything in the store).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+    config: ConfigOption = None,
+) -> None:
+    """Labels (what followed each as-of date), as known at a date."""
+    import pyarrow.parquet as pq
+    from datetime import date as _date
+
+    from openeis.features import DefinitionError, compute_labels, parse_as_of
+
+    settings = _config(config)
+    try:
+        dates = parse_as_of(as_of)
+        known = _date.fromisoformat(known_at) if known_at else None
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    with _open(store) as opened:
+        try:
+            table = compute_labels(opened, dates, label, settings.labels, known)
+        except DefinitionError as error:
+            raise Refused(f"label definitions: {error}") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out)
+    names = [c for c in table.column_names if c not in ("officer", "as_of")]
+    rates = ", ".join(f"{n} {sum(table.column(n).to_pylist())}/{table.num_rows}" for n in names)
+    console.print(f"labels {out}: {rates}")
+
+
+@command(app)
+def splits(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for tools.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The temporal split plan from the config: test dates and their training dates."""
+    from openeis.features import DefinitionError, split_plan
+
+    settings = _config(config)
+    try:
+        plan = split_plan(settings.splits, settings.labels)
+    except DefinitionError as error:
+        raise Refused(str(error)) from None
+    if as_json:
+        print(json.dumps([s.as_dict() for s in plan], indent=1))
+        return
+    out = RichTable(title=f"split plan (label {settings.splits.label})")
+    for heading in ("test date", "training dates", "first", "last", "training labels known at"):
+        out.add_column(heading)
+    for s in plan:
+        out.add_row(s.test_date.isoformat(), str(len(s.train_dates)), s.train_dates[0].isoformat(),
+                    s.train_dates[-1].isoformat(),
+                    s.train_labels_known_at.isoformat() if s.train_labels_known_at else "everything")
+    console.print(out)
 
 
 @command(config_app, "show")

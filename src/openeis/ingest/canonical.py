@@ -89,6 +89,7 @@ def ingest_canonical(
     pseudonymiser: Pseudonymiser,
     quarantine: bool = False,
     progress: Progress | None = None,
+    before_commit: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     sources, ignored = discover(directory)
     results = []
@@ -98,7 +99,7 @@ def ingest_canonical(
         results.append(read_source(source))
     report = ingest_tables(
         store, results, pseudonymiser, quarantine=quarantine, source=str(directory),
-        source_format="canonical", progress=progress,
+        source_format="canonical", progress=progress, before_commit=before_commit,
     )
     report.ignored_files = ignored
     return report
@@ -112,8 +113,12 @@ def ingest_tables(
     source: str = "",
     source_format: str = "canonical",
     progress: Progress | None = None,
+    before_commit: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
-    """Validate and write already-read inputs (adapters for other formats end here too)."""
+    """Validate and write already-read inputs (adapters for other formats end here too).
+
+    `before_commit` runs inside the write transaction (the access log entry goes there, so
+    the change and its record commit together or not at all)."""
     check_key(store, pseudonymiser)
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -171,6 +176,8 @@ def ingest_tables(
                 _upsert(store, table, stage, batch_id, table_report)
             _write_quarantine(store, batch_id, quarantine_rows)
             _write_batch(store, report, source_format, started_at)
+            if before_commit:
+                before_commit(report)
             _hold_for_crash_test()
     finally:
         for name in reversed(registered):
