@@ -377,6 +377,31 @@ def demo(
     run_demo(directory, officers=officers, years=years, seed=seed, console=console)
 
 
+@command(app)
+def sar(
+    officer: Annotated[str, typer.Option("--officer", help="The force's officer identifier (or a pseudonym with --pseudonym).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for subject-access.json and .html.")],
+    is_pseudonym: Annotated[bool, typer.Option("--pseudonym", help="--officer is already a pseudonym.")] = False,
+    reference: Annotated[str, typer.Option(help="The request's reference, recorded in the export and the log.")] = "",
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Subject access: export everything held on one officer, as JSON and HTML."""
+    from openeis.governance.subject_access import collect, write_export
+
+    key = _read_key(store, key_file, _config(config))
+    pseudonym = officer if is_pseudonym else Pseudonymiser(key).pseudonym("officer", officer)
+    with _open(store) as opened:
+        export = collect(opened, pseudonym)
+        json_path, html_path = write_export(export, out, reference)
+        access_log.append(opened, key, cli_actor(), "export", "subject_access",
+                          records={"officer": pseudonym, "records": export.total(), "reference": reference},
+                          purpose="subject access request")
+    console.print(f"{export.total()} records in {len(export.sections)} sections for officer {pseudonym}")
+    console.print(f"written: {json_path} and {html_path}")
+
+
 @command(log_app, "verify")
 def log_verify(
     store: StoreOption = DEFAULT_STORE,

@@ -28,7 +28,12 @@ class DuckDBStore(Store):
         return self.connection.execute(sql, params).fetchall()
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
-        return self.connection.execute(sql, params).arrow().read_all()
+        relation = self.connection.sql(sql, params=params)
+        if relation is None:  # a statement that returns nothing
+            return pa.table({})
+        # DuckDB 2 names it to_arrow_table; 1.x had arrow().
+        fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+        return fetch()
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
         self.connection.register(name, data)

@@ -1,0 +1,129 @@
+"""Subject access: everything held on one officer, as JSON and a readable HTML page.
+
+Which tables to search is found from the store itself, not from a list kept by hand: every
+table with an officer column (officer_id, other_officer_id, officer) is searched, so tables
+added by later stages (features, scores, flags, reviews) are exported without changing this
+code. Complainants' details are third-party data and are left out of an officer's export;
+the complaints the officer was named on are included.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from openeis.store import Store
+
+OFFICER_COLUMNS = ("officer_id", "other_officer_id", "officer")
+THIRD_PARTY_TABLES = {"restricted.complainants"}
+BOOKKEEPING = {"access_log", "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"}
+
+
+@dataclass
+class SubjectAccessExport:
+    officer: str  # the pseudonym
+    sections: dict[str, list[dict]] = field(default_factory=dict)
+
+    def total(self) -> int:
+        return sum(len(rows) for rows in self.sections.values())
+
+
+def officer_tables(store: Store) -> list[tuple[str, list[str]]]:
+    """(qualified table, officer columns) for every table that refers to officers."""
+    rows = store.query(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        f"WHERE column_name IN ({', '.join('?' for _ in OFFICER_COLUMNS)}) "
+        "AND table_schema IN ('main', 'restricted', 'public') ORDER BY table_schema, table_name",
+        list(OFFICER_COLUMNS),
+    )
+    found: dict[str, list[str]] = {}
+    for schema, table, column in rows:
+        qualified = table if schema in ("main", "public") else f"{schema}.{table}"
+        if qualified in BOOKKEEPING or qualified in THIRD_PARTY_TABLES or table.startswith(("stage_", "pseudonymised_")):
+            continue
+        found.setdefault(qualified, []).append(column)
+    return sorted(found.items())
+
+
+def _records(store: Store, sql: str, params: list) -> list[dict]:
+    result = store.query_arrow(sql, params)
+    return result.to_pylist()
+
+
+def collect(store: Store, officer: str) -> SubjectAccessExport:
+    export = SubjectAccessExport(officer)
+    for table, columns in officer_tables(store):
+        where = " OR ".join(f"{column} = ?" for column in columns)
+        rows = _records(store, f"SELECT * FROM {table} WHERE {where}", [officer] * len(columns))
+        if rows:
+            export.sections[table] = rows
+    export.sections["complaints"] = _records(
+        store,
+        "SELECT * FROM complaints WHERE complaint_id IN (SELECT complaint_id FROM allegations WHERE officer_id = ?)",
+        [officer],
+    )
+    export.sections["record_changes"] = _records(
+        store,
+        "SELECT * FROM record_changes WHERE record_key = ? OR record_key IN (SELECT allegation_id FROM allegations "
+        "WHERE officer_id = ?)",
+        [officer, officer],
+    )
+    like = f"%{officer}%"
+    export.sections["quarantine"] = _records(store, "SELECT * FROM quarantine WHERE row_json LIKE ?", [like])
+    export.sections["access_log"] = _records(store, "SELECT * FROM access_log WHERE records LIKE ? ORDER BY seq", [like])
+    export.sections = {name: rows for name, rows in export.sections.items() if rows}
+    return export
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def write_export(export: SubjectAccessExport, directory: Path, generated_for: str) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    document = {
+        "officer_pseudonym": export.officer,
+        "generated_at": datetime.now().isoformat(timespec="seconds"),
+        "request_reference": generated_for,
+        "note": "Identifiers are shown as pseudonyms; names and free text are never stored by OpenEIS. "
+        "Details of complainants are third-party data and are not included.",
+        "sections": {name: [{k: _plain(v) for k, v in row.items()} for row in rows]
+                     for name, rows in export.sections.items()},
+    }
+    json_path = directory / "subject-access.json"
+    json_path.write_text(json.dumps(document, indent=1, default=str))
+    html_path = directory / "subject-access.html"
+    html_path.write_text(_html(document))
+    return json_path, html_path
+
+
+def _html(document: dict) -> str:
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Subject access export</title>",
+        "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin-bottom:2em}"
+        "td,th{border:1px solid #999;padding:.2em .5em;font-size:.9em;text-align:left}caption{text-align:left;"
+        "font-weight:bold;margin:.5em 0}</style></head><body>",
+        "<h1>Subject access export</h1>",
+        f"<p>Officer (pseudonym): <code>{html.escape(document['officer_pseudonym'])}</code><br>",
+        f"Generated: {html.escape(document['generated_at'])}</p>",
+        f"<p>{html.escape(document['note'])}</p>",
+    ]
+    if not document["sections"]:
+        parts.append("<p>No records are held about this officer.</p>")
+    for name, rows in document["sections"].items():
+        columns = list(rows[0].keys())
+        parts.append(f"<table><caption>{html.escape(name)} ({len(rows)} records)</caption><tr>")
+        parts.extend(f"<th scope='col'>{html.escape(c)}</th>" for c in columns)
+        parts.append("</tr>")
+        for row in rows:
+            cells = "".join(f"<td>{html.escape('' if row[c] is None else str(row[c]))}</td>" for c in columns)
+            parts.append(f"<tr>{cells}</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
