@@ -185,7 +185,12 @@ def init(
 @command(app)
 def ingest(
     directory: Annotated[Path, typer.Argument(help="Directory (or file, for some formats) to read.")],
-    format: Annotated[str, typer.Option("--format", help="Input format: canonical.")] = "canonical",
+    format: Annotated[
+        str, typer.Option("--format", help="Input format: canonical, cpdp (Chicago CPDP directory), ccrb (NYC CCRB file), mapped.")
+    ] = "canonical",
+    mapping: Annotated[
+        Optional[Path], typer.Option("--mapping", help="Mapping file for --format mapped (or to override cpdp/ccrb's own).")
+    ] = None,
     quarantine: Annotated[
         Optional[bool],
         typer.Option("--quarantine/--atomic", help="Load good rows and quarantine bad ones (default from config: atomic)."),
@@ -199,8 +204,10 @@ def ingest(
 ) -> None:
     """Validate, pseudonymise and load a batch of records, all or nothing."""
     settings = _config(config)
-    if format != "canonical":
-        raise Refused(f"unknown format {format!r}: supported: canonical")
+    from openeis.adapters import FORMATS, MappingError, ingest_format
+
+    if format != "canonical" and format not in FORMATS:
+        raise Refused(f"unknown format {format!r}: supported: canonical, {', '.join(FORMATS)}")
     use_quarantine = quarantine if quarantine is not None else settings.ingest.on_error == "quarantine"
     key = _read_key(store, key_file, settings)
     with _open(store) as opened:
@@ -214,9 +221,17 @@ def ingest(
 
         try:
             with _progress() as update:
-                report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine,
-                                          progress=update, before_commit=log_change)
+                if format == "canonical":
+                    report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine,
+                                              progress=update, before_commit=log_change)
+                else:
+                    report = ingest_format(opened, directory, Pseudonymiser(key), format=format, mapping=mapping,
+                                           quarantine=use_quarantine, progress=update, before_commit=log_change)
+        except MappingError as error:
+            raise Refused(str(error)) from None
         except IngestFailed as failure:
+            for note in getattr(failure, "notes", []):
+                print(note, file=sys.stderr)
             _write_problems(errors_json, failure.problems, [])
             shown = failure.problems[: settings.ingest.max_errors_shown]
             for problem in shown:
