@@ -39,6 +39,8 @@ quarantine_app = typer.Typer(help="Rows refused by `ingest --quarantine`.", no_a
 config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
 log_app = typer.Typer(help="The tamper-evident access log.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
+retention_app = typer.Typer(help="Retention rules: delete what is due.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(config_app, name="config")
 
@@ -415,6 +417,49 @@ def sar(
                           purpose="subject access request")
     console.print(f"{export.total()} records in {len(export.sections)} sections for officer {pseudonym}")
     console.print(f"written: {json_path} and {html_path}")
+
+
+@command(retention_app, "apply")
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due; delete nothing.")] = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Apply as on this date (default today).")] = None,
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Delete records past their retention period, log the counts, rewrite the store file."""
+    from datetime import date
+
+    from openeis.governance import retention
+
+    settings = _config(config)
+    key = _read_key(store, key_file, settings)
+    try:
+        today = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise Refused(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    rules = settings.retention.rules
+    with _open(store) as opened:
+        if dry_run:
+            outcomes = retention.due(opened, rules, today)
+        else:
+            with opened.transaction():
+                outcomes = retention.apply(opened, rules, today)
+                counts = {f"{o.rule.table} ({o.rule.reason or o.rule.after})": o.rows for o in outcomes}
+                access_log.append(opened, key, cli_actor(), "delete", "retention",
+                                  records={"as_of": today.isoformat(), "rows_deleted": counts},
+                                  purpose="retention policy", own_transaction=False)
+    table = RichTable(title=f"retention as on {today}{' (dry run: nothing deleted)' if dry_run else ''}")
+    for heading in ("table", "rule", "older than", "rows"):
+        table.add_column(heading, justify="right" if heading == "rows" else "left")
+    for outcome in outcomes:
+        table.add_row(outcome.rule.table, outcome.rule.reason or f"{outcome.rule.years} years after {outcome.rule.after}",
+                      f"{outcome.cutoff:%Y-%m-%d}", str(outcome.rows))
+    console.print(table)
+    if not dry_run and any(o.rows for o in outcomes) and "://" not in store:
+        # Deleted rows must be gone from the file, not only from queries.
+        retention.compact_duckdb_file(Path(store))
+        console.print(f"{store} rewritten: deleted rows leave nothing in the file")
 
 
 @command(log_app, "verify")

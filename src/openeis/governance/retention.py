@@ -1,0 +1,167 @@
+"""Retention: delete what is due under the force's rules, record counts, leave no trace.
+
+A rule says: rows of TABLE whose TIME column is more than YEARS before today (or --as-of)
+are deleted, optionally only rows whose column has one of some values (e.g. allegations not
+upheld). Rules on complainants can be measured from their complaint's closing date.
+
+After deleting, the store file is rewritten (a fresh copy of every table, swapped in
+atomically), because a database file keeps deleted rows in freed blocks until they happen to
+be overwritten: "deleted" must mean gone from the file, not only from queries.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from openeis.schema import TABLES_BY_NAME
+from openeis.store import Store
+
+# Tables that later stages fill from the canonical ones; emptied rows there are rebuilt.
+DERIVED_TABLE_PREFIXES = ("features", "scores", "flags", "explanations")
+
+
+class RetentionRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    table: str = Field(description="Canonical table the rule applies to.")
+    years: float = Field(gt=0, description="Keep this many years after the `after` time.")
+    after: str = Field(
+        "recorded_at",
+        description="Time column the period runs from: a column of the table, or "
+        "`complaint_closed` (complainants: their complaint's decided_at).",
+    )
+    only_if: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only rows whose column holds one of these values, e.g. {finding = [...]}.",
+    )
+    reason: str = Field("", description="Why: the policy or law behind the rule.")
+
+    @field_validator("table")
+    @classmethod
+    def _known_table(cls, value: str) -> str:
+        if value not in TABLES_BY_NAME:
+            raise ValueError(f"unknown table {value!r}")
+        return value
+
+    def time_sql(self) -> str:
+        if self.after == "complaint_closed":
+            return "(SELECT c.decided_at FROM complaints c WHERE c.complaint_id = t.complaint_id)"
+        if not TABLES_BY_NAME[self.table].has(self.after):
+            raise ValueError(f"retention rule for {self.table}: no column {self.after!r}")
+        return f"t.{self.after}"
+
+    def where_sql(self, cutoff_param: str = "?") -> tuple[str, list]:
+        table = TABLES_BY_NAME[self.table]
+        conditions = [f"{self.time_sql()} < {cutoff_param}"]
+        params: list = []
+        for column, values in self.only_if.items():
+            if not table.has(column):
+                raise ValueError(f"retention rule for {self.table}: no column {column!r}")
+            conditions.append(f"t.{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+        return " AND ".join(conditions), params
+
+
+NOT_UPHELD = ["not_upheld", "unfounded", "exonerated", "no_finding", "withdrawn", "informal_resolution"]
+
+
+def default_rules() -> list[RetentionRule]:
+    """Defaults a data protection officer can start from; every force sets its own."""
+    return [
+        RetentionRule(table="allegations", years=6, after="decided_at", only_if={"finding": NOT_UPHELD},
+                      reason="allegations not upheld: 6 years after the decision"),
+        RetentionRule(table="complainants", years=3, after="complaint_closed",
+                      reason="complainants' details: 3 years after the case closed"),
+        RetentionRule(table="absences", years=6, after="ends_at", only_if={"kind": ["sickness"]},
+                      reason="sickness records (health data): 6 years after the absence ended"),
+        RetentionRule(table="system_access", years=2, after="occurred_at",
+                      reason="IT look-up logs: 2 years"),
+        RetentionRule(table="overtime_claims", years=6, after="decided_at",
+                      reason="pay records: 6 years"),
+    ]
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule: RetentionRule
+    cutoff: datetime
+    rows: int
+
+
+def _cutoff(as_of: date, years: float) -> datetime:
+    return datetime.combine(as_of, datetime.min.time()) - timedelta(days=round(years * 365.25))
+
+
+def due(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOutcome]:
+    """How many rows each rule would delete today."""
+    outcomes = []
+    for rule in rules:
+        cutoff = _cutoff(as_of, rule.years)
+        where, params = rule.where_sql()
+        table = TABLES_BY_NAME[rule.table].qualified_name
+        count = store.scalar(f"SELECT count(*) FROM {table} t WHERE {where}", [cutoff, *params])
+        outcomes.append(RuleOutcome(rule, cutoff, int(count)))
+    return outcomes
+
+
+def derived_tables(store: Store) -> list[str]:
+    rows = store.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('main', 'public')"
+    )
+    return sorted(name for (name,) in rows if name.startswith(DERIVED_TABLE_PREFIXES))
+
+
+def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOutcome]:
+    """Delete what is due, in one transaction; the caller logs the counts and compacts."""
+    outcomes = due(store, rules, as_of)
+    for outcome in outcomes:
+        if outcome.rows == 0:
+            continue
+        rule = outcome.rule
+        table = TABLES_BY_NAME[rule.table]
+        where, params = rule.where_sql()
+        keys = f"SELECT t.{table.key} FROM {table.qualified_name} t WHERE {where}"
+        # Traces of the removed records elsewhere: change history and quarantined copies.
+        store.execute(
+            f"DELETE FROM record_changes WHERE table_name = ? AND record_key IN ({keys})",
+            [rule.table, outcome.cutoff, *params],
+        )
+        store.execute(f"DELETE FROM {table.qualified_name} t WHERE {where}", [outcome.cutoff, *params])
+    if any(o.rows for o in outcomes):
+        store.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [_cutoff(as_of, 1)])
+        # Features, scores and flags computed from removed records are stale: drop them so
+        # they are rebuilt from what remains.
+        for name in derived_tables(store):
+            store.execute(f"DELETE FROM {name}")
+    return outcomes
+
+
+def compact_duckdb_file(path: Path) -> None:
+    """Rewrite a DuckDB store into a fresh file and swap it in, so deleted rows leave no
+    trace in freed blocks. The swap is an atomic rename: a crash leaves old or new, whole."""
+    import duckdb
+
+    fresh = path.with_name(path.name + ".compacting")
+    if fresh.exists():
+        fresh.unlink()
+    connection = duckdb.connect(str(path))
+    try:
+        connection.execute(f"ATTACH '{fresh}' AS fresh")
+        connection.execute(f"COPY FROM DATABASE \"{_catalog(connection)}\" TO fresh")
+        connection.execute("DETACH fresh")
+        connection.execute("CHECKPOINT")
+    finally:
+        connection.close()
+    os.replace(fresh, path)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        wal.unlink()
+
+
+def _catalog(connection) -> str:
+    return connection.execute("SELECT current_database()").fetchone()[0]
