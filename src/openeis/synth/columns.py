@@ -59,9 +59,36 @@ def digits_for(n: int, minimum: int) -> int:
     return max(minimum, len(str(max(int(n), 1))))
 
 
+SEQUENCE_BLOCK = 10_000
+_LOW_DIGITS = np.frombuffer(
+    "".join(f"{i:04d}" for i in range(SEQUENCE_BLOCK)).encode("ascii"), dtype=np.uint8
+).reshape(SEQUENCE_BLOCK, 4)
+
+
 def sequence_ids(prefix: str, n: int, min_digits: int = 8) -> pa.Array:
-    """prefix + 1..n, zero-padded: "AB00000001"."""
-    return fixed_width([prefix, (np.arange(1, n + 1), digits_for(n, min_digits))], n)
+    """prefix + 1..n, zero-padded: "AB00000001".
+
+    Built in blocks of 10,000: the last four digits are one repeated pattern and the
+    higher digits are constant within a block, so each byte is written once.
+    """
+    digits = digits_for(n, min_digits)
+    if n < SEQUENCE_BLOCK or digits < 5:
+        return fixed_width([prefix, (np.arange(1, n + 1), digits)], n)
+    width = len(prefix) + digits
+    blocks = (n + 1 + SEQUENCE_BLOCK - 1) // SEQUENCE_BLOCK  # numbers 0 .. blocks*B - 1
+    buf = np.empty((blocks, SEQUENCE_BLOCK, width), dtype=np.uint8)
+    buf[:, :, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    high = fixed_width([(np.arange(blocks), digits - 4)], blocks)
+    high_bytes = np.frombuffer(high.buffers()[2], dtype=np.uint8)[: blocks * (digits - 4)]
+    buf[:, :, len(prefix) : width - 4] = high_bytes.reshape(blocks, 1, digits - 4)
+    buf[:, :, width - 4 :] = _LOW_DIGITS[None, :, :]
+    flat = buf.reshape(-1)[width : width * (n + 1)]  # skip number 0
+    total = n * width
+    if total < 2**31 - 1:
+        offsets = np.arange(0, total + 1, width, dtype=np.int32)
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(flat))
+    offsets64 = np.arange(0, total + 1, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets64), pa.py_buffer(flat))
 
 
 def lookup(dictionary: pa.Array, index: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:

@@ -63,7 +63,8 @@ class SynthOptions(BaseModel):
             return []
         if isinstance(value, str | BiasSpec):
             value = [value]
-        return [parse_bias(v) if isinstance(v, str) else v for v in value]  # type: ignore[union-attr]
+        items = list(value)  # type: ignore[call-overload]
+        return [parse_bias(v) if isinstance(v, str) else v for v in items]
 
     @field_validator("start", mode="before")
     @classmethod

@@ -89,7 +89,7 @@ class FunctionProfile:
     share: float  # share of sworn postings
     unit_name: str
     role: str  # role of a constable posted there
-    planned_shifts: int  # rostered shifts in a full month
+    planned_shifts: int  # rostered shifts in a full month, before annual leave
     shift_hours: float
     around_the_clock: bool  # works nights: look-ups at any hour are normal
     arrests: float
@@ -105,36 +105,36 @@ class FunctionProfile:
 
 FUNCTION_PROFILES: dict[str, FunctionProfile] = {
     "response": FunctionProfile(
-        0.30, "Response Team", "patrol", 17, 10.0, True,
-        0.12, 0.00175, 0.020, 1.8, 1.0, 0.0015, 0.0020, 0.0020, 0.12,
+        0.30, "Response Team", "patrol", 18, 10.0, True,
+        0.12, 0.00260, 0.020, 1.8, 1.0, 0.0015, 0.0020, 0.0020, 0.12,
     ),
     "neighbourhood": FunctionProfile(
-        0.20, "Neighbourhood Team", "neighbourhood", 18, 9.0, False,
-        0.05, 0.00100, 0.005, 1.2, 1.0, 0.0006, 0.0010, 0.0003, 0.10,
+        0.20, "Neighbourhood Team", "neighbourhood", 19, 9.0, False,
+        0.05, 0.00150, 0.005, 1.2, 1.0, 0.0006, 0.0010, 0.0003, 0.10,
     ),
     "roads": FunctionProfile(
-        0.05, "Roads Policing Unit", "roads", 17, 10.0, True,
-        0.05, 0.00080, 0.008, 1.5, 0.8, 0.0040, 0.0015, 0.0120, 0.08,
+        0.05, "Roads Policing Unit", "roads", 18, 10.0, True,
+        0.05, 0.00120, 0.008, 1.5, 0.8, 0.0040, 0.0015, 0.0120, 0.08,
     ),
     "custody": FunctionProfile(
-        0.05, "Custody Suite", "custody", 16, 12.0, True,
-        0.00, 0.00040, 0.025, 1.5, 0.6, 0.0000, 0.0020, 0.0000, 0.04,
+        0.05, "Custody Suite", "custody", 17, 12.0, True,
+        0.00, 0.00060, 0.025, 1.5, 0.6, 0.0000, 0.0020, 0.0000, 0.04,
     ),
     "investigation": FunctionProfile(
-        0.16, "Investigation Team", "investigation", 19, 8.5, False,
-        0.04, 0.00040, 0.002, 1.6, 1.2, 0.0003, 0.0003, 0.0000, 0.08,
+        0.16, "Investigation Team", "investigation", 20, 8.5, False,
+        0.04, 0.00060, 0.002, 1.6, 1.2, 0.0003, 0.0003, 0.0000, 0.08,
     ),
     "public_order": FunctionProfile(
-        0.07, "Public Order Unit", "public_order", 17, 10.0, True,
-        0.10, 0.00175, 0.030, 2.5, 0.8, 0.0010, 0.0040, 0.0010, 0.10,
+        0.07, "Public Order Unit", "public_order", 18, 10.0, True,
+        0.10, 0.00260, 0.030, 2.5, 0.8, 0.0010, 0.0040, 0.0010, 0.10,
     ),
     "specialist": FunctionProfile(
-        0.05, "Specialist Operations Unit", "specialist", 18, 10.0, True,
-        0.03, 0.00050, 0.010, 2.0, 0.8, 0.0010, 0.0015, 0.0020, 0.10,
+        0.05, "Specialist Operations Unit", "specialist", 19, 10.0, True,
+        0.03, 0.00075, 0.010, 2.0, 0.8, 0.0010, 0.0015, 0.0020, 0.10,
     ),
     "back_office": FunctionProfile(
-        0.12, "Business Support Unit", "administration", 20, 7.5, False,
-        0.00, 0.00010, 0.000, 0.4, 0.5, 0.0001, 0.0001, 0.0000, 0.03,
+        0.12, "Business Support Unit", "administration", 21, 7.5, False,
+        0.00, 0.00015, 0.000, 0.4, 0.5, 0.0001, 0.0001, 0.0000, 0.03,
     ),
     "other": FunctionProfile(  # commands: listed as units, nobody is posted there
         0.0, "Command", "other", 20, 8.0, False,
@@ -409,12 +409,12 @@ ANOMALY_DESCRIPTIONS = {
     "overlapping_overtime": "two overtime claims whose claimed hours overlap",
     "excessive_overtime_hours": "a single overtime claim of more than 16 hours",
     "lookups_without_case_reference": "look-up with no case reference",
-    "repeated_subject_lookups": "repeated look-up of the same subject, far beyond peers",
-    "out_of_hours_lookups": "burst of look-ups between 01:00 and 05:00 outside the officer's shifts",
+    "repeated_subject_lookups": "repeated look-up of the same subject far beyond peers",
+    "out_of_hours_lookups": "burst of look-ups between 01:00 and 05:00 by a day-shift officer",
     "lookups_after_complaint": "burst of look-ups of one person within days of a complaint "
     "about the officer",
     "undeclared_secondary_income": "secondary income in pay records with no declaration",
-    "premium_day_swaps": "shift swap taking a premium-rate day, far more often than peers",
+    "premium_day_swaps": "shift swap taking a premium-rate day far more often than peers",
     "high_bradford_factor": "one of many short sickness spells (high Bradford factor)",
 }
 
