@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from openeis.governance import access_log, retention
+from openeis.governance.roles import Actor, Role
+from openeis.governance.subject_access import collect, write_export
 from openeis.ingest import ingest_canonical
 from openeis.privacy import Pseudonymiser, load_or_create_key
 from openeis.schema import TABLES
@@ -57,7 +61,14 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
 
         console.rule("3. validated, pseudonymised ingest")
         started = time.perf_counter()
-        report = ingest_canonical(store, inputs, Pseudonymiser(key))
+        demo_actor = Actor("demo", Role.ADMINISTRATOR)
+
+        def log_change(batch) -> None:
+            access_log.append(store, key, demo_actor, "change", "source_records",
+                              records={"batch": batch.batch_id, "rows": batch.total("inserted")},
+                              purpose="demo ingest", own_transaction=False)
+
+        report = ingest_canonical(store, inputs, Pseudonymiser(key), before_commit=log_change)
         timings["ingest"] = time.perf_counter() - started
         console.print(f"batch {report.batch_id}: {report.total('inserted')} rows inserted from "
                       f"{len(report.tables)} files in {timings['ingest']:.1f} s, "
@@ -65,7 +76,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
                       f"{sum(len(v) for v in report.discarded_columns.values())} columns")
 
         console.rule("4. re-ingest the same files: nothing changes")
-        again = ingest_canonical(store, inputs, Pseudonymiser(key))
+        again = ingest_canonical(store, inputs, Pseudonymiser(key), before_commit=log_change)
         console.print(f"batch {again.batch_id}: inserted {again.total('inserted')}, updated "
                       f"{again.total('updated')}, unchanged {again.total('unchanged')}")
 
@@ -75,6 +86,17 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         for table in TABLES:
             counts.add_row(table.qualified_name, f"{store.scalar(f'SELECT count(*) FROM {table.qualified_name}'):,}")
         console.print(counts)
+
+        console.rule("5. governance")
+        officer = store.scalar("SELECT officer_id FROM allegations ORDER BY officer_id LIMIT 1")
+        export = collect(store, officer)
+        sar_json, _ = write_export(export, directory / "subject-access", "demo")
+        access_log.append(store, key, demo_actor, "export", "subject_access",
+                          records={"officer": officer, "records": export.total()}, purpose="demo subject access")
+        console.print(f"subject access export for officer {officer}: {export.total()} records -> {sar_json.parent}")
+        due = retention.due(store, retention.default_rules(), date.today())
+        console.print("retention due today (dry run): " + ", ".join(f"{o.rule.table} {o.rows}" for o in due))
+        console.print(str(access_log.verify(store, key)))
     finally:
         store.close()
 
@@ -83,5 +105,6 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
     console.print(f"key file:     {key_path}")
     console.print(f"input files:  {inputs}")
     console.print(f"try:          openeis status --store {store_path}")
+    console.print(f"              openeis log verify --store {store_path}")
     console.print("A flag from OpenEIS is a prompt for a human reviewer, never a verdict.")
     return {"store": store_path, "key": key_path, "inputs": inputs, "synth": summary, "timings": timings}
