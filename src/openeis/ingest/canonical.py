@@ -190,17 +190,39 @@ def ingest_tables(
 
 def _pseudonymise(store: Store, table: Table, view: str, target: str, pseudonymiser: Pseudonymiser) -> None:
     """Copy the input into a temporary table with identifiers already pseudonymised, so raw
-    identifiers are never held in any table, and every check runs on a native table."""
-    expressions = [LINE_COLUMN]
+    identifiers are never held in any table, and every check runs on a native table.
+
+    A record key is unique per row, so it is hashed row by row; other identifiers (the
+    officer, the complaint) repeat, so each distinct value is hashed once and joined back."""
+    expressions = [f"i.{LINE_COLUMN}"]
+    mappings = []
     params: list = []
     for column in table.columns:
-        if column.privacy is Privacy.PSEUDONYMISE:
-            sql, column_params = pseudonymiser.sql_expression(column.name, column.namespace or column.name)
+        if column.privacy is not Privacy.PSEUDONYMISE:
+            expressions.append(f"i.{column.name}")
+            continue
+        namespace = column.namespace or column.name
+        if column.name == table.key:
+            sql, column_params = pseudonymiser.sql_expression(f"i.{column.name}", namespace)
             expressions.append(f"{sql} AS {column.name}")
             params.extend(column_params)
         else:
-            expressions.append(column.name)
-    store.execute(f"CREATE TEMP TABLE {target} AS SELECT {', '.join(expressions)} FROM {view}", params)
+            alias = f"m_{column.name}"
+            sql, column_params = pseudonymiser.sql_expression("raw", namespace)
+            mappings.append((alias, column.name, sql, column_params))
+            expressions.append(f"{alias}.pseudonym AS {column.name}")
+    joins = []
+    join_params: list = []
+    for alias, name, sql, column_params in mappings:
+        joins.append(
+            f"LEFT JOIN (SELECT raw, {sql} AS pseudonym FROM (SELECT DISTINCT {name} AS raw FROM {view} "
+            f"WHERE {name} IS NOT NULL)) {alias} ON i.{name} = {alias}.raw"
+        )
+        join_params.extend(column_params)
+    store.execute(
+        f"CREATE TEMP TABLE {target} AS SELECT {', '.join(expressions)} FROM {view} i {' '.join(joins)}",
+        params + join_params,
+    )
 
 
 def _with_raw_values(table: Table, data: pa.Table, problems: list[Problem]) -> list[Problem]:
