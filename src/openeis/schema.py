@@ -233,6 +233,18 @@ def _officer(required: bool = True, name: str = "officer_id") -> Column:
     )
 
 
+def _complaint() -> Column:
+    return Column(
+        "complaint_id",
+        T.STRING,
+        "The complaint (pseudonym).",
+        required=True,
+        references="complaints",
+        privacy=P.PSEUDONYMISE,
+        namespace="complaint",
+    )
+
+
 def _record_key(name: str, namespace: str, what: str) -> Column:
     return Column(
         name,
@@ -373,15 +385,7 @@ TABLES: tuple[Table, ...] = (
         key="complainant_id",
         columns=(
             _record_key("complainant_id", "complainant_record", "complainant record"),
-            Column(
-                "complaint_id",
-                T.STRING,
-                "The complaint (pseudonym).",
-                required=True,
-                references="complaints",
-                privacy=P.PSEUDONYMISE,
-                namespace="complaint",
-            ),
+            _complaint(),
             Column(
                 "person_id",
                 T.STRING,
@@ -403,15 +407,7 @@ TABLES: tuple[Table, ...] = (
         key="allegation_id",
         columns=(
             _record_key("allegation_id", "allegation", "allegation"),
-            Column(
-                "complaint_id",
-                T.STRING,
-                "The complaint (pseudonym).",
-                required=True,
-                references="complaints",
-                privacy=P.PSEUDONYMISE,
-                namespace="complaint",
-            ),
+            _complaint(),
             _officer(),
             _code("category", ALLEGATION_CATEGORIES, "What is alleged.", required=True),
             _code(

@@ -53,15 +53,7 @@ ACCESS_INTENSITY_SIGMA = 0.35
 # ---------------------------------------------------------------------------------------
 # Ranks
 
-SWORN_RANKS = (
-    "constable",
-    "sergeant",
-    "inspector",
-    "chief_inspector",
-    "superintendent",
-    "chief_superintendent",
-    "chief_officer",
-)
+SWORN_RANKS = tuple(rank for rank in schema.RANKS if rank not in ("staff", "other"))
 SWORN_RANK_SHARES = (0.76, 0.16, 0.05, 0.018, 0.008, 0.003, 0.001)
 RANK_MIN_SERVICE_YEARS = (0, 3, 6, 10, 13, 16, 20)
 PROMOTION_PROBABILITY = (0.10, 0.08, 0.06, 0.05, 0.04, 0.03, 0.0)  # at a posting change
