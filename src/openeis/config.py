@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from openeis.governance.retention import RetentionRule, default_rules
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openeis.features.definitions import FeaturesConfig, LabelsConfig, SplitsConfig
 
 
 class Section(BaseModel):
@@ -47,12 +50,26 @@ class PrivacyConfig(Section):
     )
 
 
+class RetentionConfig(Section):
+    rules: list[RetentionRule] = Field(
+        default_factory=default_rules,
+        description="Per-table retention rules, applied by `openeis retention apply`. Defaults: "
+        "allegations not upheld 6 years after the decision; complainants 3 years after the case "
+        "closed; sickness 6 years after it ended; IT look-ups 2 years; overtime claims 6 years. "
+        "In TOML: [[retention.rules]] table = ..., years = ..., after = ..., only_if = {...}.",
+    )
+
+
 class OpenEISConfig(Section):
     """The whole configuration."""
 
     force_name: str = Field("Synthetic Constabulary", description="Name shown on reports.")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    labels: LabelsConfig = Field(default_factory=LabelsConfig)
+    splits: SplitsConfig = Field(default_factory=SplitsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 
 class ConfigFileError(Exception):
@@ -106,13 +123,24 @@ def config_reference(model: type[BaseModel] = OpenEISConfig, prefix: str = "") -
     if scalars:
         lines.append(f"### [{prefix}]" if prefix else "### Top level")
         lines.append("")
+        listed: list = []
         lines.append("| option | default | meaning |")
         lines.append("| --- | --- | --- |")
         for name, field in scalars:
             default = field.get_default(call_default_factory=True)
-            shown = "(none)" if default is None else f"`{default!r}`".replace("'", '"')
+            if isinstance(default, list) and default and isinstance(default[0], BaseModel):
+                shown = f"{len(default)} entries, listed below the table"
+                listed.append((name, default))
+            else:
+                shown = "(none)" if default is None else f"`{default!r}`".replace("'", '"')
             lines.append(f"| `{name}` | {shown} | {field.description or ''} |")
         lines.append("")
+        for name, entries in listed:
+            lines.append(f"Default `{name}`:")
+            lines.append("")
+            for entry in entries:
+                lines.append(f"- `{entry.model_dump_json()}`")
+            lines.append("")
     for name, sub in sections:
         lines.extend(config_reference(sub, f"{prefix}.{name}" if prefix else name))
     return lines

@@ -1,0 +1,44 @@
+"""Co-accused network: officers named on the same complaints, and their own record."""
+
+from __future__ import annotations
+
+from openeis.features.sources import source, source_sql
+
+
+def network_sql(years: int, officer_filter: str | None) -> tuple[str, list[str]]:
+    """CTE body giving (officer, idx, coaccused_officers_Ny, coaccused_upheld_rate_Ny,
+    coaccused_upheld_Ny) over `grid`.
+
+    Co-accused of officer A on D: distinct officers B with an allegation on a complaint on which
+    A has one, both allegations existing on D, the complaint's conduct in the last N years.
+    Their upheld rate: B's upheld allegations / B's allegations, both as known on D (findings
+    only from decided_at), averaged over the co-accused.
+    """
+    src = source("allegations")
+    w = int(round(years * 365.25))
+    mine = source_sql(src, "record", officer_filter.format(col="t.officer_id") if officer_filter else None)
+    everyone = source_sql(src, "record")
+    states = source_sql(src, "state")
+    n = f"{years}y"
+    cols = [f"coaccused_officers_{n}", f"coaccused_upheld_rate_{n}", f"coaccused_upheld_{n}"]
+    sql = f"""(
+WITH mine AS ({mine}),
+everyone AS ({everyone}),
+pairs AS (SELECT a.officer, b.officer AS other, greatest(a.vis_day, b.vis_day) AS vis_day, a.occ_day
+          FROM mine a JOIN everyone b ON a.complaint_id = b.complaint_id AND a.officer <> b.officer),
+np AS (SELECT DISTINCT g.officer, g.idx, g.day, p.other FROM grid g JOIN pairs p
+       ON p.officer = g.officer AND p.vis_day <= g.day AND g.day < p.occ_day + {w}),
+others AS (SELECT DISTINCT other, idx, day FROM np),
+st AS ({states}),
+ost AS (SELECT o.other, o.idx,
+               sum(CASE WHEN s.phase = 'open' THEN 1 ELSE 0 END) AS known,
+               sum(CASE WHEN s.phase = 'decided' AND s.finding = 'upheld' THEN 1 ELSE 0 END) AS upheld
+        FROM others o JOIN st s ON s.officer = o.other AND s.vis_day <= o.day
+        GROUP BY o.other, o.idx)
+SELECT np.officer, np.idx, count(*) AS {cols[0]},
+       avg(1.0 * ost.upheld / NULLIF(ost.known, 0)) AS {cols[1]},
+       sum(coalesce(ost.upheld, 0)) AS {cols[2]}
+FROM np LEFT JOIN ost ON ost.other = np.other AND ost.idx = np.idx
+GROUP BY np.officer, np.idx
+)"""
+    return sql, cols
