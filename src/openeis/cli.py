@@ -95,6 +95,9 @@ def cli_actor() -> Actor:
 
 
 def _read_key(store: str, key_file: Path | None, settings: OpenEISConfig) -> bytes:
+    if "://" not in store and not Path(store).exists():
+        # The missing store is the first thing to fix; its key would be missing too.
+        raise Refused(f"store {store} does not exist: run `openeis init --store {store}` first")
     try:
         return read_key_file(_key_path(store, key_file, settings))
     except KeyFileError as error:
@@ -510,12 +513,14 @@ def features(
     as_of: Annotated[str, typer.Option("--as-of", help="As-of dates: 2020-01-01,2020-07-01 or a range 2019-01-01:2021-12-01:1m.")],
     out: Annotated[Path, typer.Option("--out", help="Parquet file to write (one row per officer and as-of date).")],
     store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Leakage-free features as of each date: only what the force knew on that date."""
     from openeis.features import DefinitionError, build_features, parse_as_of
 
     settings = _config(config)
+    key = _read_key(store, key_file, settings)
     try:
         dates = parse_as_of(as_of)
     except ValueError as error:
@@ -528,6 +533,9 @@ def features(
                 summary = build_features(opened, dates, out, settings.features, progress=update)
         except DefinitionError as error:
             raise Refused(f"feature definitions: {error}") from None
+        access_log.append(opened, key, cli_actor(), "read", "features",
+                          records={"as_of": [str(d) for d in dates], "rows": summary["rows"], "out": str(out)},
+                          purpose="feature build")
     console.print(f"features {summary['path']}: {summary['rows']} rows (officer x as-of date), "
                   f"{summary['columns'] - 2} features, {summary['dates']} as-of date(s)")
 
@@ -539,6 +547,7 @@ def labels(
     label: Annotated[Optional[list[str]], typer.Option("--label", help="Label name (repeatable; default from config).")] = None,
     known_at: Annotated[Optional[str], typer.Option("--known-at", help="Count only what was known on this date (default: everything in the store).")] = None,
     store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Labels (what followed each as-of date), as known at a date."""
@@ -548,6 +557,7 @@ def labels(
     from openeis.features import DefinitionError, compute_labels, parse_as_of
 
     settings = _config(config)
+    key = _read_key(store, key_file, settings)
     try:
         dates = parse_as_of(as_of)
         known = _date.fromisoformat(known_at) if known_at else None
@@ -558,6 +568,9 @@ def labels(
             table = compute_labels(opened, dates, label, settings.labels, known)
         except DefinitionError as error:
             raise Refused(f"label definitions: {error}") from None
+        access_log.append(opened, key, cli_actor(), "read", "source_records",
+                          records={"as_of": [str(d) for d in dates], "rows": table.num_rows, "out": str(out)},
+                          purpose="labels")
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
     names = [c for c in table.column_names if c not in ("officer", "as_of")]

@@ -1,7 +1,8 @@
 """`openeis demo`: the whole pipeline that exists so far, on a synthetic force.
 
 It grows with the project: synthetic force -> embedded store -> validated, pseudonymised
-ingest (run twice, to show that re-running changes nothing) -> a summary of what is where.
+ingest (run twice, to show that re-running changes nothing) -> features and labels as of
+several dates -> governance (subject access, retention dry run, access log check).
 """
 
 from __future__ import annotations
@@ -87,7 +88,26 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
             counts.add_row(table.qualified_name, f"{store.scalar(f'SELECT count(*) FROM {table.qualified_name}'):,}")
         console.print(counts)
 
-        console.rule("5. governance")
+        console.rule("5. leakage-free features and labels")
+        from openeis.features import build_features, compute_labels
+
+        end_year = 2015 + years  # SynthOptions' default start is 2015-01-01
+        as_of = [date(year, 1, 1) for year in range(max(2016, end_year - 3), end_year)]
+        started = time.perf_counter()
+        features_path = directory / "features.parquet"
+        built = build_features(store, as_of, features_path)
+        labels = compute_labels(store, as_of)
+        timings["features"] = time.perf_counter() - started
+        access_log.append(store, key, demo_actor, "read", "features",
+                          records={"as_of": [str(d) for d in as_of], "rows": built["rows"]}, purpose="demo features")
+        label_name = [c for c in labels.column_names if c not in ("officer", "as_of")][0]
+        positives = sum(labels.column(label_name).to_pylist())
+        console.print(f"{built['rows']:,} officer x date rows, {built['columns'] - 2} features as of "
+                      f"{', '.join(str(d) for d in as_of)} -> {features_path} in {timings['features']:.1f} s")
+        console.print(f"label {label_name}: {positives} of {labels.num_rows} officer x date rows positive "
+                      "(a finding upheld on a complaint in the following 12 months)")
+
+        console.rule("6. governance")
         officer = store.scalar("SELECT officer_id FROM allegations ORDER BY officer_id LIMIT 1")
         export = collect(store, officer)
         sar_json, _ = write_export(export, directory / "subject-access", "demo")
@@ -104,6 +124,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
     console.print(f"store:        {store_path}")
     console.print(f"key file:     {key_path}")
     console.print(f"input files:  {inputs}")
+    console.print(f"features:     {directory / 'features.parquet'}")
     console.print(f"try:          openeis status --store {store_path}")
     console.print(f"              openeis log verify --store {store_path}")
     console.print("A flag from OpenEIS is a prompt for a human reviewer, never a verdict.")

@@ -66,10 +66,7 @@ def parquet_relation(paths: list[Path]) -> str:
 
 
 def query_arrow(store: Store, sql: str) -> pa.Table:
-    """A query's result as Arrow. On DuckDB this goes to the connection directly: DuckDB 2.0
-    renamed the `.arrow()` that DuckDBStore.query_arrow still calls (reported to its owner)."""
-    if is_duckdb(store):
-        return store.connection.sql(sql).to_arrow_table()  # type: ignore[attr-defined]
+    """A query's result as Arrow."""
     return store.query_arrow(sql)
 
 
