@@ -37,3 +37,26 @@ def test_auditor_sees_aggregates_not_identities():
 def test_denials_say_why():
     decision = decide(Actor("r", Role.REVIEWER), Action.DELETE, Resource.SOURCE_RECORDS)
     assert not decision.allowed and decision.reason == "role reviewer may not delete source_records"
+
+
+def test_a_denial_is_an_error_with_a_reason_and_is_logged(tmp_path):
+    import pytest
+
+    from openeis.governance import access_log
+    from openeis.governance.policy import AccessDenied, authorize
+    from openeis.store import open_store
+
+    store = open_store(str(tmp_path / "s.duckdb"))
+    store.migrate()
+    key = b"k" * 32
+    officer = Actor("o", Role.OFFICER, officer="p1")
+    authorize(store, key, officer, Action.READ, Resource.FLAGS, officer="p1")
+    with pytest.raises(AccessDenied) as denied:
+        authorize(store, key, officer, Action.READ, Resource.FLAGS, officer="p2", purpose="curiosity")
+    assert "only their own" in str(denied.value)
+    entries = access_log.entries(store)
+    assert [(e.outcome, e.reason, e.records) for e in entries] == [
+        ("denied", "an officer may see only their own records", '{"officer": "p2"}')
+    ]
+    assert access_log.verify(store, key).ok
+    store.close()

@@ -39,3 +39,30 @@ def decide(
         # Listing across officers: the caller must filter to the actor's scope.
         return Decision(True, f"allowed within {actor.role.value} scope")
     return Decision(True, f"role {actor.role.value} may {action.value} {resource.value}")
+
+
+def authorize(
+    store,
+    key: bytes,
+    actor: Actor,
+    action: Action,
+    resource: Resource,
+    officer: str | None = None,
+    officer_unit: str | None = None,
+    purpose: str | None = None,
+) -> Decision:
+    """Decide, and log a denial (an allowed access is logged by the caller, with what it read).
+
+    Raises AccessDenied after the denial is in the access log, so a refused attempt always
+    leaves a trace."""
+    from openeis.governance import access_log
+
+    decision = decide(actor, action, resource, officer, officer_unit)
+    if not decision.allowed:
+        access_log.append(
+            store, key, actor, action.value, resource.value,
+            records={"officer": officer} if officer else None,
+            purpose=purpose, outcome="denied", reason=decision.reason,
+        )
+        raise AccessDenied(decision)
+    return decision
