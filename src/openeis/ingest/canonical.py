@@ -165,7 +165,7 @@ def ingest_tables(
             report.warnings.extend(_with_raw_values(table, result.data, warnings))
         if report.errors and not quarantine:
             raise IngestFailed(
-                f"{len(report.errors)} problem(s) in {len({p.line for p in report.errors})} "
+                f"{len(report.errors)} problem(s) in {len({(p.file, p.line) for p in report.errors})} "
                 f"row(s); nothing was written (use --quarantine to load the good rows)",
                 report.errors,
             )
