@@ -152,3 +152,22 @@ def test_bad_value_in_parquet_names_the_row(cli, tmp_path):
     cli("init")
     result = cli("ingest", tmp_path / "in", expect=1)
     assert "officers.parquet:2: column rank: value 'general'" in result.output
+
+
+def test_byte_order_mark_empty_file_and_bad_utf8(cli, tmp_path):
+    write_force(tmp_path / "in")
+    (tmp_path / "in" / "commendations.csv").write_text("commendation_id,officer_id,kind,occurred_at,recorded_at\n")
+    (tmp_path / "in" / "units.csv").write_bytes(
+        "\ufeffunit_id,unit_name,function,recorded_at\nRESP1,Response Team 1,response,2010-01-01\n".encode()
+        + b"HQ,Head\xe9quarters,back_office,2010-01-01\n"
+    )
+    cli("init")
+    cli("ingest", tmp_path / "in", "--errors-json", "p.json", expect=1)
+    errors = problems_of(tmp_path / "p.json")["errors"]
+    assert ("units.csv", 3, "not valid UTF-8 text") in {(e["file"], e["line"], e["reason"]) for e in errors}
+    # With the bad byte fixed, the BOM and the header-only file load without complaint.
+    (tmp_path / "in" / "units.csv").write_bytes(
+        "\ufeffunit_id,unit_name,function,recorded_at\nRESP1,Response Team 1,response,2010-01-01\n"
+        "HQ,Headquarters,back_office,2010-01-01\n".encode()
+    )
+    cli("ingest", tmp_path / "in")
