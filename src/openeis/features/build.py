@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,7 @@ from openeis.features.dates import dates_sql, day_number
 from openeis.features.definitions import FeaturesConfig
 from openeis.features.network import network_sql
 from openeis.features.officer_attributes import ATTRIBUTE_COLUMNS, attribute_select, current_posting_sql
-from openeis.features.peers import finish_peers, peer_stats_sql
+from openeis.features.peers import finish_peers, peer_inputs_sql, peer_stats_sql, peer_table
 from openeis.features.sources import source, source_sql
 from openeis.store import Store
 
@@ -156,7 +157,8 @@ def _by_source(p: FeaturePlan) -> dict[str, list[FeatureSpec]]:
     return by_source
 
 
-def delta_queries(p: FeaturePlan, dates: list[date], officer_filter: str | None):
+def delta_queries(p: FeaturePlan, dates: list[date], officer_filter: str | None,
+                  officer_index: str | None = None):
     """Per source: (specs, its DeltaPlan)."""
     days = [day_number(d) for d in dates]
     filt = officer_filter.format(col="t.officer_id") if officer_filter else None
@@ -165,7 +167,7 @@ def delta_queries(p: FeaturePlan, dates: list[date], officer_filter: str | None)
         src = source(name)
         phases = sorted({s.phase for s in specs})
         src_sql = "\nUNION ALL\n".join(source_sql(src, phase, filt) for phase in phases)
-        out.append((specs, delta_plan(specs, src_sql, days)))
+        out.append((specs, delta_plan(specs, src_sql, days, officer_index)))
     return out
 
 
@@ -203,51 +205,66 @@ def batch_table(store: Store, p: FeaturePlan, dates: list[date], officer_filter:
     grid_idx = base.column("idx").to_numpy()
     grid_day = base.column("day").to_numpy().astype(np.float64)
     columns = {name: base.column(name) for name in ("officer", "as_of", *ATTRIBUTE_COLUMNS)}
-    size = n_off * n_dates
-    for specs, dplan in delta_queries(p, dates, officer_filter):
-        points = engine.query_arrow(store, dplan.points_sql)
-        oi = pc.index_in(points.column("officer"), value_set=officers)
-        keep = pc.is_valid(oi)
-        if not pc.all(keep).as_py():
-            points = points.filter(keep)
-            oi = oi.filter(keep)
-        key = oi.to_numpy().astype(np.int64) * n_dates + points.column("idx").to_numpy()
-        cache: dict[str, np.ndarray] = {}
-
-        def col(name: str) -> np.ndarray:
-            if name not in cache:
-                data = points.column(name)
-                if name.startswith("k"):
-                    cache[name] = data.to_numpy(zero_copy_only=False).astype(bool)
-                else:
-                    cache[name] = data.to_numpy(zero_copy_only=False).astype(np.float64)
-            return cache[name]
-
-        running: dict[str, np.ndarray] = {}
-        for name, fn, vcol, kcol in dplan.terms:
-            v, k = col(vcol), col(kcol)
-            mask = k & ~np.isnan(v)
-            if fn == "sum":
-                dense = np.bincount(key[mask], weights=v[mask], minlength=size).reshape(n_off, n_dates)
-                running[name] = np.cumsum(dense, axis=1)[grid_oi, grid_idx]
-            else:  # max: the latest occurrence so far
-                dense = np.full(size, -np.inf)
-                np.maximum.at(dense, key[mask], v[mask])
-                running[name] = np.maximum.accumulate(dense.reshape(n_off, n_dates), axis=1)[grid_oi, grid_idx]
-        for spec in specs:
-            if spec.metric == "days_since":
-                value = grid_day - running[spec.name]
-                columns[spec.name] = pa.array(value, mask=~np.isfinite(value)).cast(pa.int64())
-            elif spec.metric == "days":
-                value = running[f"{spec.name}__a"] + running[f"{spec.name}__b"] * grid_day
-                columns[spec.name] = pa.array(np.rint(value).astype(np.int64))
-            elif spec.metric == "sum":
-                columns[spec.name] = pa.array(running[spec.name], type=pa.float64())
-            else:
-                columns[spec.name] = pa.array(np.rint(running[spec.name]).astype(np.int64))
+    # officer -> row of the dense arrays, joined in SQL on source rows: looking up the
+    # officer string of every breakpoint in Python cost more than the queries themselves
+    index_name = "_openeis_officer_index"
+    engine.register(store, index_name, pa.table({"officer": officers, "oi": pa.array(np.arange(n_off))}))
+    try:
+        plans = delta_queries(p, dates, officer_filter, index_name)
+        # The next source's query runs in DuckDB (which releases the GIL) while numpy adds up
+        # this one's breakpoints: the two overlap on 2 cores. One query at a time on the store.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(engine.query_arrow, store, plans[0][1].points_sql) if plans else None
+            for i, (specs, dplan) in enumerate(plans):
+                points = pending.result()
+                pending = (pool.submit(engine.query_arrow, store, plans[i + 1][1].points_sql)
+                           if i + 1 < len(plans) else None)
+                _running_columns(points, specs, dplan, columns, n_off, n_dates, grid_oi, grid_idx, grid_day)
+                del points
+    finally:
+        store.unregister(index_name)
     for name in p.network_columns:
         columns[name] = base.column(name)
     return pa.table(columns)
+
+
+def _running_columns(points, specs, dplan, columns, n_off, n_dates, grid_oi, grid_idx, grid_day) -> None:
+    """One source's breakpoints -> its feature columns on the grid (added to `columns`)."""
+    import numpy as np
+    import pyarrow as pa
+
+    size = n_off * n_dates
+    key = points.column("oi").to_numpy().astype(np.int64, copy=False) * n_dates + points.column("idx").to_numpy()
+    cache: dict[str, np.ndarray] = {}
+
+    def col(name: str) -> np.ndarray:
+        if name not in cache:
+            data = points.column(name).to_numpy(zero_copy_only=False)
+            cache[name] = data.astype(bool if name.startswith("k") else np.float64, copy=False)
+        return cache[name]
+
+    running: dict[str, np.ndarray] = {}
+    for name, fn, vcol, kcol in dplan.terms:
+        v, k = col(vcol), col(kcol)
+        mask = k & ~np.isnan(v)  # a value is NULL at the breakpoints of other slots
+        if fn == "sum":
+            dense = np.bincount(key[mask], weights=v[mask], minlength=size).reshape(n_off, n_dates)
+            running[name] = np.cumsum(dense, axis=1)[grid_oi, grid_idx]
+        else:  # max: the latest occurrence so far
+            dense = np.full(size, -np.inf)
+            np.maximum.at(dense, key[mask], v[mask])
+            running[name] = np.maximum.accumulate(dense.reshape(n_off, n_dates), axis=1)[grid_oi, grid_idx]
+    for spec in specs:
+        if spec.metric == "days_since":
+            value = grid_day - running[spec.name]
+            columns[spec.name] = pa.array(value, mask=~np.isfinite(value)).cast(pa.int64())
+        elif spec.metric == "days":
+            value = running[f"{spec.name}__a"] + running[f"{spec.name}__b"] * grid_day
+            columns[spec.name] = pa.array(np.rint(value).astype(np.int64))
+        elif spec.metric == "sum":
+            columns[spec.name] = pa.array(running[spec.name], type=pa.float64())
+        else:
+            columns[spec.name] = pa.array(np.rint(running[spec.name]).astype(np.int64))
 
 
 def derived_sql(relation: str, p: FeaturePlan) -> str:
@@ -314,8 +331,15 @@ def build_features(
         peer_features = [f for f in config.peer_features if f in p.names]
         exposure = config.peer_exposure if config.peer_exposure in p.names else None
         if peer_features and exposure:
-            stats = engine.query_arrow(store, peer_stats_sql(relation, peer_features, exposure, config.peer_min_size))
-            peers = finish_peers(stats, peer_features)
+            inputs = engine.query_arrow(store, peer_inputs_sql(relation, peer_features, exposure))
+            if config.running_sums == "client" and not any(
+                    inputs.column(c).null_count for c in (exposure, *peer_features)):
+                peers = peer_table(inputs, peer_features, exposure, config.peer_min_size)
+            else:  # the portable SQL (window functions), also for inputs with NULLs
+                stats = engine.query_arrow(
+                    store, peer_stats_sql(relation, peer_features, exposure, config.peer_min_size))
+                peers = finish_peers(stats, peer_features)
+            del inputs
             engine.register(store, "_openeis_peers", peers)
             peer_cols = [c for c in peers.column_names if c not in KEYS]
             select = ", ".join(f"q.{c}" for c in peer_cols)

@@ -153,6 +153,8 @@ class DeltaPlan:
     grouped_sql: (officer, idx, <one column per term>) aggregated in SQL (portable).
     points_sql: (officer, idx, v0.., k0..) one row per breakpoint, with each distinct value
     and condition of the terms computed once, for a client to aggregate (terms name them).
+    With an officer index relation (officer, oi), `oi` replaces `officer`: a client then
+    needs no string look-up per breakpoint, and officers outside the index are dropped.
     """
 
     grouped_sql: str
@@ -170,7 +172,8 @@ def source_delta_sql(specs: list[FeatureSpec], src_sql: str, days: list[int]) ->
     return plan.grouped_sql, plan.columns
 
 
-def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int]) -> DeltaPlan:
+def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
+               officer_index: str | None = None) -> DeltaPlan:
     branches: dict[str, _Branch] = {}
 
     def branch(key: str, day: str, condition: str | None) -> int:
@@ -251,16 +254,25 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int]) -> Delta
                      f"FROM srck WHERE {phase_cond} AND ({br.day}) IS NOT NULL AND ({needed})")
     n = len(days)
     idx = index_of("bp_day", days)
-    head = (f"WITH src AS ({src_sql}),\n"
-            f"srck AS (SELECT *, {cond_cols} FROM src),\n"
-            f"pts AS ({' UNION ALL '.join(union)}),\n"
-            f"ipts AS (SELECT *, {idx} AS idx FROM pts)\n")
+    def head_sql(srck: str) -> str:
+        return (f"WITH src AS ({src_sql}),\n"
+                f"srck AS ({srck}),\n"
+                f"pts AS ({' UNION ALL '.join(union)}),\n"
+                f"ipts AS (SELECT *, {idx} AS idx FROM pts)\n")
+
+    head = head_sql(f"SELECT *, {cond_cols} FROM src")
     aggregates = ", ".join(f"{fn}(CASE WHEN {cond_name[cond]} THEN {value} END) AS {name}"
                            for name, fn, value, cond in terms)
     grouped = f"{head}SELECT officer, idx, {aggregates} FROM ipts WHERE idx < {n} GROUP BY officer, idx"
     values = list(dict.fromkeys(value for _, _, value, _ in terms))
-    value_cols = ", ".join(f"{v} AS v{i}" for i, v in enumerate(values))
-    points = (f"{head}SELECT officer, idx, {value_cols}, {', '.join(cond_name.values())} "
+    # DOUBLE, so that the client's float arrays come straight from Arrow without a cast
+    value_cols = ", ".join(f"CAST({v} AS DOUBLE) AS v{i}" for i, v in enumerate(values))
+    if officer_index:
+        # the join is on source rows, before they fan out into breakpoints
+        head = head_sql(f"SELECT s.*, o.oi, {cond_cols} FROM src s JOIN {officer_index} o "
+                        "ON o.officer = s.officer")
+    who = "oi" if officer_index else "officer"
+    points = (f"{head}SELECT {who}, idx, {value_cols}, {', '.join(cond_name.values())} "
               f"FROM ipts WHERE idx < {n}")
     named = [(name, fn, f"v{values.index(value)}", cond_name[cond]) for name, fn, value, cond in terms]
     return DeltaPlan(grouped, points, named)
