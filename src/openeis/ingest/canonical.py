@@ -128,7 +128,7 @@ def ingest_tables(
     ordered = [table for table in ingest_order() if table.name in by_table]
     staged: list[tuple[Table, str, TableReport]] = []
     quarantine_rows: list[dict] = []
-    registered: list[str] = []
+    temporary: list[str] = []  # temp tables of this batch, dropped at the end
     try:
         for number, table in enumerate(ordered):
             if progress:
@@ -141,13 +141,10 @@ def ingest_tables(
             if result.discarded_columns:
                 report.discarded_columns[result.source.name] = result.discarded_columns
             view = f"input_{table.name}"
-            store.register_arrow(view, result.data)
-            registered.append(view)
             pseudonymised = f"pseudonymised_{table.name}"
-            _pseudonymise(store, table, view, pseudonymised, pseudonymiser)
-            registered.append(pseudonymised)
-            store.unregister(view)
-            registered.remove(view)
+            with store.registered(view, result.data):
+                _pseudonymise(store, table, view, pseudonymised, pseudonymiser)
+            temporary.append(pseudonymised)
             found = _run_checks(store, table, pseudonymised, result.source.name, staged)
             errors = [p for p in found if p.severity == "error"]
             warnings = [p for p in found if p.severity == "warning"]
@@ -156,7 +153,7 @@ def ingest_tables(
             table_report.quarantined = len(bad_lines)
             stage = f"stage_{table.name}"
             _stage_valid_rows(store, table, pseudonymised, stage, bad_lines)
-            registered.append(stage)
+            temporary.append(stage)
             staged.append((table, stage, table_report))
             if quarantine and (errors or result.problems):
                 quarantine_rows.extend(_quarantine_rows(store, table, pseudonymised, result.problems + errors))
@@ -180,8 +177,8 @@ def ingest_tables(
                 before_commit(report)
             _hold_for_crash_test()
     finally:
-        for name in reversed(registered):
-            _drop(store, name)
+        for name in temporary:
+            store.execute(f"DROP TABLE IF EXISTS {name}")
     return report
 
 
@@ -280,31 +277,25 @@ def row_hash_sql(table: Table) -> str:
 
 
 def _stage_valid_rows(store: Store, table: Table, view: str, stage: str, bad_lines: list[int]) -> None:
-    store.register_arrow("bad_lines", pa.table({"line": pa.array(bad_lines, type=pa.int64())}))
-    try:
+    with store.registered("bad_lines", _lines_table(bad_lines)):
         store.execute(
             f"CREATE TEMP TABLE {stage} AS SELECT *, {row_hash_sql(table)} AS _row_hash FROM ("
             f"SELECT {', '.join(_stored_value_sql(table))} FROM {view} "
             f"WHERE {LINE_COLUMN} NOT IN (SELECT line FROM bad_lines))"
         )
-    finally:
-        store.unregister("bad_lines")
 
 
 def _quarantine_rows(store: Store, table: Table, pseudonymised: str, problems: list[Problem]) -> list[dict]:
     """Bad rows as they will be kept: pseudonyms for identifiers, nothing else personal."""
     fields = ", ".join(f"{quote(c.name)}, {c.name}" for c in table.columns)
     lines = sorted({p.line for p in problems})
-    store.register_arrow("quarantined_lines", pa.table({"line": pa.array(lines, type=pa.int64())}))
-    try:
+    with store.registered("quarantined_lines", _lines_table(lines)):
         rows = dict(
             store.query(
                 f"SELECT {LINE_COLUMN}, CAST(json_object({fields}) AS VARCHAR) FROM {pseudonymised} "
                 f"WHERE {LINE_COLUMN} IN (SELECT line FROM quarantined_lines)"
             )
         )
-    finally:
-        store.unregister("quarantined_lines")
     return [
         {
             "table_name": table.name,
@@ -372,8 +363,7 @@ def _write_quarantine(store: Store, batch_id: str, rows: list[dict]) -> None:
             ]
         ),
     )
-    store.register_arrow("new_quarantine", data)
-    try:
+    with store.registered("new_quarantine", data):
         # Re-running the same bad files must not pile up copies of the same problem.
         store.execute(
             "INSERT INTO quarantine SELECT ?, n.table_name, n.file_name, n.line, n.column_name, n.value, "
@@ -384,8 +374,6 @@ def _write_quarantine(store: Store, batch_id: str, rows: list[dict]) -> None:
             "AND q.row_hash = md5(coalesce(n.row_json, '')))",
             [batch_id],
         )
-    finally:
-        store.unregister("new_quarantine")
 
 
 def _write_batch(store: Store, report: IngestReport, source_format: str, started_at: datetime) -> None:
@@ -422,8 +410,5 @@ def _hold_for_crash_test() -> None:
         time.sleep(600)
 
 
-def _drop(store: Store, name: str) -> None:
-    if name.startswith(("stage_", "pseudonymised_")):
-        store.execute(f"DROP TABLE IF EXISTS {name}")
-    else:
-        store.unregister(name)
+def _lines_table(lines: list[int]) -> pa.Table:
+    return pa.table({"line": pa.array(lines, type=pa.int64())})

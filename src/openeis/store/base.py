@@ -54,6 +54,15 @@ class Store(ABC):
     @abstractmethod
     def unregister(self, name: str) -> None: ...
 
+    @contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[None]:
+        """`data` queryable as `name` for the duration of a with-block."""
+        self.register_arrow(name, data)
+        try:
+            yield
+        finally:
+            self.unregister(name)
+
     @abstractmethod
     def begin(self) -> None: ...
 
