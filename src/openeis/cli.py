@@ -24,6 +24,7 @@ from rich.table import Table as RichTable
 from openeis import __version__
 from openeis.config import ConfigFileError, OpenEISConfig, config_markdown, load_config
 from openeis.ingest import IngestFailed, Problem, ingest_canonical
+from openeis.ingest.canonical import KeyMismatch, check_key
 from openeis.governance import access_log
 from openeis.governance.roles import Actor, Role
 from openeis.privacy import KeyFileError, Pseudonymiser, default_key_path, load_or_create_key, read_key_file
@@ -94,10 +95,13 @@ def cli_actor() -> Actor:
     return Actor(f"cli:{name}", Role.ADMINISTRATOR)
 
 
-def _read_key(store: str, key_file: Path | None, settings: OpenEISConfig) -> bytes:
+def _require_store(store: str) -> None:
     if "://" not in store and not Path(store).exists():
-        # The missing store is the first thing to fix; its key would be missing too.
         raise Refused(f"store {store} does not exist: run `openeis init --store {store}` first")
+
+
+def _read_key(store: str, key_file: Path | None, settings: OpenEISConfig) -> bytes:
+    _require_store(store)  # the missing store is the first thing to fix; its key would be missing too
     try:
         return read_key_file(_key_path(store, key_file, settings))
     except KeyFileError as error:
@@ -121,8 +125,8 @@ def _key_path(store: str, key_file: Path | None, config: OpenEISConfig) -> Path:
 
 @contextmanager
 def _open(store_url: str, must_exist: bool = True) -> Iterator[Store]:
-    if must_exist and "://" not in store_url and not Path(store_url).exists():
-        raise Refused(f"store {store_url} does not exist: run `openeis init --store {store_url}` first")
+    if must_exist:
+        _require_store(store_url)
     try:
         store = open_store(store_url)
     except StoreError as error:
@@ -175,12 +179,10 @@ def init(
         raise Refused(str(error)) from None
     with _open(store, must_exist=False) as opened:
         applied = opened.migrate()
-        pseudonymiser = Pseudonymiser(key)
-        fingerprint = opened.get_meta("key_fingerprint")
-        if fingerprint is None:
-            opened.set_meta("key_fingerprint", pseudonymiser.fingerprint())
-        elif fingerprint != pseudonymiser.fingerprint():
-            raise Refused(f"{store} was created with a different key than {key_path}")
+        try:
+            check_key(opened, Pseudonymiser(key))
+        except KeyMismatch as error:
+            raise Refused(f"{store}: {error}") from None
         version_now = opened.schema_version()
     console.print(f"store   {store} (schema version {version_now}, {len(applied)} migration(s) applied)")
     console.print(f"key     {key_path} ({'created, mode 0600' if created else 'existing'}): keep it "
@@ -217,13 +219,7 @@ def ingest(
     key = _read_key(store, key_file, settings)
     with _open(store) as opened:
 
-        def log_change(report) -> None:
-            counts = {t.table: {"inserted": t.inserted, "updated": t.updated, "quarantined": t.quarantined}
-                      for t in report.tables}
-            access_log.append(opened, key, cli_actor(), "change", "source_records",
-                              records={"batch": report.batch_id, "tables": counts},
-                              purpose="ingest", own_transaction=False)
-
+        log_change = access_log.ingest_logger(opened, key, cli_actor(), purpose="ingest")
         try:
             with _progress() as update:
                 if format == "canonical":

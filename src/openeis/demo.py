@@ -64,11 +64,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         started = time.perf_counter()
         demo_actor = Actor("demo", Role.ADMINISTRATOR)
 
-        def log_change(batch) -> None:
-            access_log.append(store, key, demo_actor, "change", "source_records",
-                              records={"batch": batch.batch_id, "rows": batch.total("inserted")},
-                              purpose="demo ingest", own_transaction=False)
-
+        log_change = access_log.ingest_logger(store, key, demo_actor, purpose="demo ingest")
         report = ingest_canonical(store, inputs, Pseudonymiser(key), before_commit=log_change)
         timings["ingest"] = time.perf_counter() - started
         console.print(f"batch {report.batch_id}: {report.total('inserted')} rows inserted from "

@@ -96,6 +96,19 @@ def append(
     return Entry(**fields, previous_hash=previous, entry_hash=digest)
 
 
+def ingest_logger(store: Store, key: bytes, actor: Actor, purpose: str):
+    """A `before_commit` callback for ingestion: one entry per batch, with row counts per
+    table, written inside the batch's own transaction."""
+
+    def log(report) -> None:
+        counts = {t.table: {"inserted": t.inserted, "updated": t.updated, "quarantined": t.quarantined}
+                  for t in report.tables}
+        append(store, key, actor, "change", "source_records",
+               records={"batch": report.batch_id, "tables": counts}, purpose=purpose, own_transaction=False)
+
+    return log
+
+
 def entries(store: Store, limit: int | None = None) -> list[Entry]:
     sql = f"SELECT {', '.join(COLUMNS)}, previous_hash, entry_hash FROM access_log ORDER BY seq"
     if limit is not None:
