@@ -15,9 +15,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 KEY_BYTES = 32
 PSEUDONYM_HEX_CHARS = 20  # 80 bits: collision-free in practice for any force's lifetime
 
@@ -102,19 +99,3 @@ class Pseudonymiser:
             f"left(sha256(?::BLOB || unhex(sha256(?::BLOB || {message}))), {PSEUDONYM_HEX_CHARS}) END"
         )
         return expression, [outer, inner]
-
-    def pseudonymise_array(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """Pseudonymise a string array; nulls stay null. HMACs each distinct value once."""
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        encoded = pc.dictionary_encode(values)
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        dictionary = encoded.dictionary.to_pylist()
-        inner = hmac.new(self.key, digestmod=hashlib.sha256)
-        mapped = []
-        for value in dictionary:
-            digest = inner.copy()
-            digest.update(f"{namespace}\x1f{value}".encode())
-            mapped.append(digest.hexdigest()[:PSEUDONYM_HEX_CHARS])
-        return pc.take(pa.array(mapped, type=pa.string()), encoded.indices)
