@@ -64,7 +64,8 @@ def default_aggregations(windows: list[str]) -> list[Aggregation]:
         # other events
         A(name="event", source="other_events", group_by=["event_type"], total=False,
           values={"event_type": ["vehicle_accident", "officer_injury", "pursuit"]},
-          windows=["1y", "5y", "all"]),
+          # 180d: the window of the department threshold rules (models/rules.py)
+          windows=["180d", "1y", "5y", "all"]),
         A(name="vehicle_accident_blameworthy", source="other_events",
           where="event_type = 'vehicle_accident' AND outcome = 'blameworthy'", windows=["5y"]),
         A(name="pursuit_collision", source="other_events",
