@@ -612,5 +612,7 @@ def config_docs() -> None:
     print(config_markdown(), end="")
 
 
+import openeis.cli_models  # noqa: E402,F401  (registers train, backtest, models, score, monitor)
+
 if __name__ == "__main__":
     main()

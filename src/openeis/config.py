@@ -19,6 +19,7 @@ from openeis.governance.retention import RetentionRule, default_rules
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeis.features.definitions import FeaturesConfig, LabelsConfig, SplitsConfig
+from openeis.models.config import FlagsConfig, ModelsConfig, RulesConfig
 
 
 class Section(BaseModel):
@@ -70,6 +71,9 @@ class OpenEISConfig(Section):
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
     splits: SplitsConfig = Field(default_factory=SplitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    flags: FlagsConfig = Field(default_factory=FlagsConfig)
 
 
 class ConfigFileError(Exception):

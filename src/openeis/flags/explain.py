@@ -1,0 +1,85 @@
+"""A flag's explanation: the factors that raised the officer's score, in plain sentences.
+
+Factors are SHAP contributions to the calibrated log-odds (estimator.Explanation: base value
+plus contributions equals the score). The top positive contributions become factors, each
+with the officer's value and the median of their peers: officers in the same unit and role on
+the same date, or the whole cohort when that group is smaller than `peer_min_size`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from openeis.flags.sentences import Describer, number
+
+PEER_KEYS = ["as_of", "peer_unit", "posting_role"]
+
+
+@dataclass
+class Factor:
+    feature: str
+    value: float | str | None
+    peer_median: float | None
+    peer_group: str  # "unit and role" or "all officers"
+    contribution: float  # to the calibrated log-odds
+    sentence: str
+
+
+def peer_medians(cohort: pd.DataFrame, features: list[str], min_size: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per cohort row: each numeric feature's median among peers, and whether the peer group
+    (unit and role) was big enough (else the whole date's cohort is used)."""
+    numeric = [f for f in features if f in cohort.columns and pd.api.types.is_numeric_dtype(cohort[f])]
+    keys = cohort[PEER_KEYS].astype("string").fillna("\x00missing")
+    grouped = cohort[numeric].groupby([keys[k] for k in PEER_KEYS], sort=False, dropna=False)
+    group_median = grouped.transform("median")
+    size = grouped[numeric[0]].transform("size").to_numpy() if numeric else np.zeros(len(cohort))
+    whole = cohort[numeric].groupby(cohort["as_of"], sort=False).transform("median")
+    usable = (size >= min_size) & cohort["peer_unit"].notna().to_numpy() & cohort["posting_role"].notna().to_numpy()
+    medians = group_median.where(pd.Series(usable, index=cohort.index), whole, axis=0)
+    return medians, usable
+
+
+def factor_sentence(describer: Describer, feature: str, value, median, group: str) -> str:
+    phrase = describer.phrase(feature, value)
+    sentence = phrase[0].upper() + phrase[1:]
+    if median is not None and not describer.is_relative(feature) and not isinstance(value, str):
+        who = "peers in the same unit and role" if group == "unit and role" else "all officers on that date"
+        sentence += f"; {who}: median {number(median)}"
+    return sentence + "."
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value if isinstance(value, str) else str(value) if not isinstance(value, (int, float)) else value
+
+
+def explain_rows(explanation, rows: pd.DataFrame, medians: pd.DataFrame, usable: np.ndarray,
+                 describer: Describer, factors: int) -> list[dict]:
+    """For each row of `rows` (aligned with `explanation`), the explanation as a dict:
+    base, score (log-odds), factors (top positive contributions) and the rest summed."""
+    out = []
+    names = explanation.features
+    for i in range(len(rows)):
+        contrib = explanation.contributions[i]
+        order = [j for j in np.argsort(-contrib, kind="stable") if contrib[j] > 0][:factors]
+        chosen = []
+        for j in order:
+            feature = names[j]
+            value = _plain(rows.iloc[i][feature]) if feature in rows.columns else None
+            median = _plain(medians.iloc[i][feature]) if feature in medians.columns else None
+            group = "unit and role" if usable[i] else "all officers"
+            chosen.append(Factor(feature, value, median, group, float(contrib[j]),
+                                 factor_sentence(describer, feature, value, median, group)))
+        rest = float(contrib.sum() - sum(f.contribution for f in chosen))
+        out.append({"base": float(explanation.base[i]), "log_odds": float(explanation.total[i]),
+                    "factors": [asdict(f) for f in chosen], "other_factors": rest})
+    return out

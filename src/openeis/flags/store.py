@@ -1,0 +1,101 @@
+"""Writing and reading flags. A flag cannot be written without its explanation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from openeis.store import Store
+
+
+class FlagWithoutExplanation(ValueError):
+    """A flag must carry its reasons: refused before anything is written."""
+
+
+@dataclass
+class Flag:
+    as_of: date
+    officer: str
+    source: str  # model | rule | detector
+    explanation: dict  # {"sentences": [...], ...}
+    rules: list[dict] = field(default_factory=list)  # [{"name", "description", "value"}]
+    model_id: str | None = None
+    score: float | None = None
+    rank: int | None = None
+    percentile: float | None = None
+
+    @property
+    def flag_id(self) -> str:
+        """Stable: re-scoring the same date with the same model gives the same id."""
+        text = f"{self.as_of}|{self.officer}|{self.source}|{self.model_id or ''}"
+        return "f-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_dict(self) -> dict:
+        return {"flag_id": self.flag_id, "as_of": self.as_of.isoformat(), "officer": self.officer,
+                "source": self.source, "model_id": self.model_id, "score": self.score,
+                "rank": self.rank, "percentile": self.percentile, "rules": self.rules,
+                "explanation": self.explanation}
+
+
+def check_explained(flag: Flag) -> None:
+    sentences = [s for s in flag.explanation.get("sentences", []) if isinstance(s, str) and s.strip()]
+    if not sentences:
+        raise FlagWithoutExplanation(
+            f"flag for officer {flag.officer} on {flag.as_of} has no explanation: a flag must say why")
+    if flag.source == "model" and not flag.explanation.get("factors"):
+        raise FlagWithoutExplanation(
+            f"model flag for officer {flag.officer} on {flag.as_of} has no contributing factors")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def replace_flags(store: Store, as_of: date, model_id: str | None, flags: list[Flag],
+                  sources: tuple[str, ...] = ("model", "rule")) -> dict:
+    """Write this run's flags for `as_of` in the caller's transaction. Earlier flags of the same
+    date and sources still `new` (nobody has started reviewing them) are replaced; flags
+    already in review or decided are kept, never overwritten."""
+    for flag in flags:
+        check_explained(flag)
+    placeholders = ", ".join("?" for _ in sources)
+    kept = {r[0] for r in store.query(
+        f"SELECT flag_id FROM flags WHERE as_of = ? AND source IN ({placeholders}) AND status <> 'new'",
+        [as_of, *sources])}
+    store.execute(f"DELETE FROM flags WHERE as_of = ? AND source IN ({placeholders}) AND status = 'new'",
+                  [as_of, *sources])
+    written = 0
+    created = _now()
+    for flag in flags:
+        if flag.flag_id in kept:
+            continue
+        store.execute(
+            "INSERT INTO flags (flag_id, as_of, officer, source, model_id, score, score_rank, percentile, "
+            "rules, explanation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [flag.flag_id, as_of, flag.officer, flag.source, flag.model_id, flag.score, flag.rank,
+             flag.percentile, json.dumps(flag.rules), json.dumps(flag.explanation), created],
+        )
+        written += 1
+    return {"written": written, "kept_in_review": len(kept)}
+
+
+def read_flags(store: Store, as_of: date | None = None, officer: str | None = None) -> list[dict]:
+    where, params = [], []
+    if as_of:
+        where.append("as_of = ?")
+        params.append(as_of)
+    if officer:
+        where.append("officer = ?")
+        params.append(officer)
+    sql = ("SELECT flag_id, as_of, officer, source, model_id, score, score_rank, percentile, rules, "
+           "explanation, created_at, status, version FROM flags")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    rows = store.query(sql + " ORDER BY as_of, source, score_rank, officer", params)
+    return [{"flag_id": r[0], "as_of": r[1].isoformat(), "officer": r[2], "source": r[3],
+             "model_id": r[4], "score": r[5], "rank": r[6], "percentile": r[7],
+             "rules": json.loads(r[8]), "explanation": json.loads(r[9]),
+             "created_at": r[10].isoformat(timespec="seconds"), "status": r[11], "version": r[12]}
+            for r in rows]

@@ -1,0 +1,150 @@
+"""Backtests: replay what the force could have done on each test date, and score it.
+
+For each test date T: training dates are the plan dates whose label window closed by T,
+their labels computed as known on T (findings decided later are still open); candidates are
+selected on folds inside those dates only; the cohort on T is scored and compared with the
+label as the store knows it now. Rules and the prior-count ranking are scored the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from openeis.config import OpenEISConfig
+from openeis.features.dates import add_months
+from openeis.features.labels import label_window_months
+from openeis.models import baselines, data
+from openeis.models.estimator import grid
+from openeis.models.evaluation import calibration_bins, flag_metrics, ranking_metrics, ranking_order
+from openeis.models.rules import rule_flags
+from openeis.models.train import fit_candidate, select
+from openeis.store import Store
+
+CURVE_PERCENTS = [0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10]
+
+
+@dataclass
+class DateResult:
+    """What the JSON reports for one test date, plus what the HTML report draws."""
+
+    entry: dict
+    curves: dict[str, list[float | None]] = field(default_factory=dict)  # name -> precision at CURVE_PERCENTS
+    calibration: list[dict] = field(default_factory=list)
+
+
+def precision_curve(scores: np.ndarray, labels: np.ndarray, officers: np.ndarray) -> list[float | None]:
+    order = ranking_order(scores, officers)
+    hits = np.cumsum(np.asarray(labels)[order])
+    out = []
+    for p in CURVE_PERCENTS:
+        k = max(1, int(np.ceil(len(labels) * p / 100)))
+        out.append(float(hits[k - 1] / k) if len(labels) else None)
+    return out
+
+
+def evaluate_date(test_date: date, train: pd.DataFrame, test: pd.DataFrame, label: str,
+                  train_dates: list[date], config: OpenEISConfig, label_closed: bool) -> DateResult:
+    y = test[label].to_numpy()
+    officers = test["officer"].to_numpy()
+    capacity = config.flags.capacity(len(test))
+    rules = rule_flags(test, config.rules.rules)
+    rule_count = int(rules.sum())
+    selection = select(train, label, train_dates, config)
+    entry = {
+        "as_of": test_date.isoformat(), "cohort": int(len(test)), "positives": int(y.sum()),
+        "capacity": capacity, "train_dates": [d.isoformat() for d in train_dates],
+        "train_rows": int(len(train)), "train_positives": int(train[label].sum()),
+        "label_window_closed": label_closed,
+        "rule": flag_metrics(rules, y),
+        "models": {}, "selected": selection.selected.name, "selection": selection.summary(),
+    }
+    result = DateResult(entry)
+    for candidate in grid(config.models):
+        is_selected = candidate.name == selection.selected.name
+        model = fit_candidate(candidate, train, label, config, calibrate=is_selected)
+        scores = model.decision_function(test)
+        entry["models"][candidate.name] = ranking_metrics(scores, y, officers, rule_count, capacity)
+        result.curves[candidate.name] = precision_curve(scores, y, officers)
+        if is_selected:
+            result.calibration = calibration_bins(model.predict_proba(test)[:, 1], y)
+    prior = baselines.prior_count_scores(test)
+    entry["models"][baselines.PRIOR_COUNT_NAME] = ranking_metrics(prior, y, officers, rule_count, capacity)
+    result.curves[baselines.PRIOR_COUNT_NAME] = precision_curve(prior, y, officers)
+    # the rule as a single point: its precision at its own flag count
+    result.curves["rule"] = [entry["rule"]["precision"]]
+    return result
+
+
+def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], label: str,
+                 progress=None) -> tuple[dict, list[DateResult]]:
+    step = progress or (lambda *_: None)
+    window = label_window_months(label, config.labels)
+    plans = {t: data.training_dates(config, t, label) for t in sorted(test_dates)}
+    skipped = [t for t, d in plans.items() if len(d) < config.splits.min_train_dates]
+    plans = {t: d for t, d in plans.items() if t not in skipped}
+    if not plans:
+        raise ValueError(f"no test date has at least {config.splits.min_train_dates} training dates "
+                         f"in the split plan ({config.splits.start}..{config.splits.end} every "
+                         f"{config.splits.frequency_months} months, label window {window} months)")
+    all_dates = sorted(set(plans) | {d for ds in plans.values() for d in ds})
+    step("backtest: features", 0, len(plans) + 1)
+    features = data.feature_frame(store, all_dates, config)
+    latest = data.latest_data_date(store)
+    outcomes = data.label_frame(store, sorted(plans), label, config, known_at=None)
+    results = []
+    for i, (t, train_dates) in enumerate(plans.items()):
+        step(f"backtest: {t}", i + 1, len(plans) + 1)
+        known = data.label_frame(store, train_dates, label, config, known_at=t)
+        train = data.with_labels(features[features["as_of"].isin(train_dates)], known, label)
+        test = data.with_labels(features[features["as_of"] == t], outcomes, label)
+        results.append(evaluate_date(t, train, test, label, train_dates, config,
+                                     add_months(t, window) <= latest))
+    report = {"label": label, "dates": [r.entry for r in results],
+              "skipped_dates": [t.isoformat() for t in skipped],
+              "summary": summarise([r.entry for r in results])}
+    return report, results
+
+
+def summarise(entries: list[dict]) -> dict:
+    """Means over the dates: selected model vs rule vs prior count, at the rule's flag count
+    and at capacity."""
+    def mean(values):
+        values = [v for v in values if v is not None]
+        return float(np.mean(values)) if values else None
+
+    selected = [e["models"][e["selected"]] for e in entries]
+    prior = [e["models"][baselines.PRIOR_COUNT_NAME] for e in entries]
+    return {
+        "dates": len(entries),
+        "rule_precision": mean([e["rule"]["precision"] for e in entries]),
+        "selected_precision_at_rule_count": mean([m.get("precision_at_rule_count") for m in selected]),
+        "prior_count_precision_at_rule_count": mean([m.get("precision_at_rule_count") for m in prior]),
+        "selected_precision_at_capacity": mean([m.get("precision_at_capacity") for m in selected]),
+        "prior_count_precision_at_capacity": mean([m.get("precision_at_capacity") for m in prior]),
+        "selected_auc": mean([m["auc"] for m in selected]),
+        "prior_count_auc": mean([m["auc"] for m in prior]),
+    } | verdicts(entries)
+
+
+def verdicts(entries: list[dict]) -> dict:
+    """Does the selected model beat the baselines on every test date? At capacity (the
+    number a department can review) against the prior-count ranking and against the rule's
+    precision; at the rule's own flag count against the rule."""
+    def every(test) -> bool | None:
+        checks = [test(e, e["models"][e["selected"]]) for e in entries]
+        checks = [c for c in checks if c is not None]
+        return all(checks) if checks else None
+
+    def gt(a, b):
+        return None if a is None or b is None else a > b
+
+    return {
+        "selected_beats_rule_at_capacity": every(lambda e, m: gt(m.get("precision_at_capacity"), e["rule"]["precision"])),
+        "selected_beats_rule_at_rule_count": every(lambda e, m: gt(m.get("precision_at_rule_count"), e["rule"]["precision"])),
+        "selected_beats_prior_count_at_capacity": every(lambda e, m: gt(
+            m.get("precision_at_capacity"), e["models"][baselines.PRIOR_COUNT_NAME].get("precision_at_capacity"))),
+    }

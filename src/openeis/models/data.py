@@ -1,0 +1,86 @@
+"""Feature and label frames for training, backtests and scoring, read from the store."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from openeis.config import OpenEISConfig
+from openeis.features import build_features, compute_labels
+from openeis.features.dates import add_months, month_range
+from openeis.features.labels import label_window_months
+from openeis.schema import TABLES
+from openeis.store import Store
+
+KEYS = ["officer", "as_of"]
+
+
+def feature_frame(store: Store, dates: list[date], config: OpenEISConfig, progress=None) -> pd.DataFrame:
+    """The feature table for these as-of dates (one build for all of them)."""
+    with tempfile.TemporaryDirectory(prefix="openeis-model-") as tmp:
+        path = Path(tmp) / "features.parquet"
+        build_features(store, sorted(set(dates)), path, config.features, progress=progress)
+        frame = pq.read_table(path).to_pandas()
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
+
+
+def label_frame(store: Store, dates: list[date], label: str, config: OpenEISConfig,
+                known_at: date | None) -> pd.DataFrame:
+    frame = compute_labels(store, sorted(set(dates)), [label], config.labels, known_at).to_pandas()
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    return frame
+
+
+def with_labels(features: pd.DataFrame, labels: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Features of the dates that have labels, with the label column (0 where missing)."""
+    joined = features.merge(labels[KEYS + [label]], on=KEYS, how="inner")
+    joined[label] = joined[label].fillna(0).astype(int)
+    return joined
+
+
+def plan_dates(config: OpenEISConfig) -> list[date]:
+    s = config.splits
+    return month_range(date.fromisoformat(s.start), date.fromisoformat(s.end), s.frequency_months)
+
+
+def training_dates(config: OpenEISConfig, test_date: date, label: str) -> list[date]:
+    """Plan dates whose label window has closed by `test_date` (only those can be learnt from)."""
+    window = label_window_months(label, config.labels)
+    dates = [d for d in plan_dates(config) if add_months(d, window) <= test_date]
+    if config.splits.max_train_dates:
+        dates = dates[-config.splits.max_train_dates:]
+    return dates
+
+
+def latest_data_date(store: Store) -> date:
+    """The last day anything in the store was recorded: the default 'today' for training and scoring."""
+    days = []
+    for t in TABLES:
+        if t.restricted or not any(c.name == "recorded_at" for c in t.columns):
+            continue
+        value = store.scalar(f"SELECT max(recorded_at) FROM {t.qualified_name}")
+        if value is not None:
+            days.append(value.date() if isinstance(value, datetime) else value)
+    if not days:
+        raise ValueError("the store holds no records yet: ingest first")
+    return max(days)
+
+
+def data_snapshot_hash(store: Store) -> str:
+    """Identifies the data a model was trained on: row counts and the latest record time per
+    table plus the ingest batches (not content: the hash says *which* snapshot, not what is in it)."""
+    parts = []
+    for t in TABLES:
+        has_recorded = any(c.name == "recorded_at" for c in t.columns)
+        row = store.query(f"SELECT count(*){', max(recorded_at)' if has_recorded else ''} "
+                          f"FROM {t.qualified_name}")[0]
+        parts.append(f"{t.name}:{row[0]}:{row[1] if has_recorded else ''}")
+    batches = store.query("SELECT batch_id FROM ingest_batches ORDER BY batch_id")
+    parts.append("batches:" + ",".join(b[0] for b in batches))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -1,0 +1,78 @@
+"""Store-level jobs behind the CLI: train and register, promote through the bias gate."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from openeis.config import OpenEISConfig
+from openeis.governance import access_log
+from openeis.governance.roles import Actor, Role
+from openeis.models import data, registry
+from openeis.models.train import train_on
+from openeis.store import Store
+
+
+class GateRefused(Exception):
+    """The bias gate keeps a model from going live."""
+
+
+def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, label: str,
+                       actor: Actor, progress=None) -> registry.RegisteredModel:
+    as_of = as_of or data.latest_data_date(store)
+    dates = data.training_dates(config, as_of, label)
+    if len(dates) < config.splits.min_train_dates:
+        raise ValueError(
+            f"only {len(dates)} as-of dates of the split plan ({config.splits.start}..{config.splits.end}) "
+            f"have a closed label window by {as_of}; {config.splits.min_train_dates} needed "
+            "(change [splits] in the config or --as-of)")
+    features = data.feature_frame(store, dates, config, progress=progress)
+    labels = data.label_frame(store, dates, label, config, known_at=as_of)
+    frame = data.with_labels(features, labels, label)
+    result = train_on(frame, label, dates, as_of, config)
+    return registry.register(store, result.model, label=label, trained_as_of=as_of, train_dates=dates,
+                             config=config, data_hash=data.data_snapshot_hash(store),
+                             metrics=result.metrics(), actor=actor)
+
+
+def latest_audit(store: Store, model_id: str) -> tuple[bool, str] | None:
+    rows = store.query("SELECT within_band, as_of FROM model_audits WHERE model_id = ? "
+                       "ORDER BY created_at DESC LIMIT 1", [model_id])
+    return (bool(rows[0][0]), rows[0][1].isoformat()) if rows else None
+
+
+def promote(store: Store, config: OpenEISConfig, key: bytes, model_id: str, to: str | None, actor: Actor,
+            override_gate: bool = False, rationale: str | None = None) -> tuple[registry.RegisteredModel, str | None]:
+    """approved: no gate. live: the latest bias audit must be within the band, or an
+    administrator overrides with a written rationale; both outcomes are logged."""
+    current = registry.get(store, model_id)  # unknown IDs fail first
+    if to is None:  # one step along candidate -> approved -> live
+        to = {"candidate": "approved", "approved": "live"}.get(current.status, "live")
+    gate_note = None
+    if to == "live":
+        audit = latest_audit(store, model_id)
+        passed = audit is not None and audit[0]
+        if passed:
+            gate_note = f"bias gate passed: audit as of {audit[1]} within the band"
+        else:
+            why = ("no bias audit yet (run `openeis audit --model " + model_id + "`)" if audit is None
+                   else f"its latest bias audit (as of {audit[1]}) is outside the fairness band")
+            if not override_gate:
+                access_log.append(store, key, actor, "change", "models",
+                                  records={"model_id": model_id, "to": "live"}, purpose="promote",
+                                  outcome="denied", reason=f"bias gate: {why}")
+                raise GateRefused(f"model {model_id} cannot go live: {why}. An administrator may "
+                                  "override with --override-gate --rationale '...'")
+            if actor.role is not Role.ADMINISTRATOR:
+                raise GateRefused("only an administrator may override the bias gate")
+            if not rationale or len(rationale.strip()) < 20:
+                raise GateRefused("an override of the bias gate needs a written rationale (--rationale, "
+                                  "at least 20 characters)")
+            gate_note = f"bias gate OVERRIDDEN: {why}"
+            rationale = f"{gate_note}. Rationale: {rationale.strip()}"
+    if to == "live" and current.status == "candidate":  # approval is implied by going live
+        registry.set_status(store, model_id, "approved", actor, "approved on promotion to live")
+    entry = registry.set_status(store, model_id, to, actor, rationale or gate_note)
+    access_log.append(store, key, actor, "change", "models",
+                      records={"model_id": model_id, "to": to, "gate": gate_note}, purpose="promote",
+                      reason=rationale)
+    return entry, gate_note

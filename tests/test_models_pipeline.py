@@ -1,0 +1,154 @@
+"""Train, register, score with explanations, promote through the gate, backtest and monitor:
+the real CLI on a real DuckDB store holding a small synthetic force."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import duckdb
+import pytest
+
+from openeis.flags.store import Flag, FlagWithoutExplanation, read_flags, replace_flags
+from openeis.governance import access_log
+from openeis.store import open_store
+
+FAST_MODELS = """
+[models]
+logistic_c = [0.05]
+lightgbm = [{num_leaves = 7, n_estimators = 40, learning_rate = 0.1, min_child_samples = 30, colsample_bytree = 0.5, max_bin = 63}]
+validation_dates = 2
+calibration_folds = 2
+
+[splits]
+start = "2016-01-01"
+end = "2020-01-01"
+frequency_months = 6
+"""
+
+
+@pytest.fixture
+def force_store(cli, tmp_path):
+    cli("synth", "--officers", 500, "--years", 6, "--seed", 7, "--out", "force", "--format", "parquet")
+    cli("init")
+    cli("ingest", "force")
+    (tmp_path / "openeis.toml").write_text(FAST_MODELS)
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_train_score_promote_backtest_monitor(cli, force_store):
+    # train: registered as a candidate with its provenance
+    trained = json.loads(cli("train", "--json").stdout)
+    model_id = trained["model_id"]
+    assert trained["status"] == "candidate" and trained["label"] == "sustained_12m"
+    assert trained["trained_as_of"] == "2020-12-31"  # the latest day in the data
+    assert trained["train_dates"][-1] == "2019-07-01"  # its 12-month window closed by then
+    assert len(trained["config_hash"]) == 64 and len(trained["data_hash"]) == 64
+    assert trained["code_version"].startswith("0.")
+    assert trained["metrics"]["selection"]["selected"] == trained["candidate"]
+    listed = json.loads(cli("models", "list", "--json").stdout)
+    assert [m["model_id"] for m in listed] == [model_id]
+    shown = json.loads(cli("models", "show", model_id).stdout)
+    assert shown["history"][0]["to"] == "candidate"
+
+    # score: until a model is live, the newest candidate scores, with a warning
+    result = cli("score", "--as-of", "2020-06-01", "--json")
+    assert "no live model yet" in result.stderr
+    run = json.loads(result.stdout)
+    assert run["capacity"] == math.ceil(run["cohort"] * 0.02) == run["model_flags"]
+    model_flags = [f for f in run["flags"] if f["source"] == "model"]
+    assert [f["rank"] for f in model_flags] == list(range(1, run["capacity"] + 1))
+    for f in model_flags:
+        e = f["explanation"]
+        assert e["factors"] and all(s.endswith(".") for s in e["sentences"])
+        # additive: base + factors + the rest = the calibrated log-odds = the score
+        total = e["base"] + sum(x["contribution"] for x in e["factors"]) + e["other_factors"]
+        assert total == pytest.approx(e["log_odds"], abs=1e-6)
+        assert 1 / (1 + math.exp(-e["log_odds"])) == pytest.approx(f["score"], abs=1e-9)
+        assert len(f["rules"]) == sum(s.startswith("Threshold rule") for s in e["sentences"])
+    for f in run["flags"]:
+        if f["source"] == "rule":
+            assert f["rules"] and f["explanation"]["sentences"]
+
+    store = open_store(str(force_store / "openeis.duckdb"))
+    try:
+        stored = read_flags(store)
+        assert {f["flag_id"] for f in stored} == {f["flag_id"] for f in run["flags"]}
+        assert store.scalar("SELECT count(*) FROM scores") == run["cohort"]
+    finally:
+        store.close()
+    # re-scoring the same date replaces the new flags, it does not add to them
+    again = json.loads(cli("score", "--as-of", "2020-06-01", "--json").stdout)
+    store = open_store(str(force_store / "openeis.duckdb"))
+    try:
+        assert store.scalar("SELECT count(*) FROM flags") == len(again["flags"])
+    finally:
+        store.close()
+
+    # promotion to live goes through the bias gate: no audit yet -> refused, and logged
+    refused = cli("models", "promote", model_id, "--to", "live", expect=1)
+    assert "bias" in refused.output and "audit" in refused.output
+    cli("models", "promote", model_id, "--to", "live", "--override-gate", "--rationale", "short", expect=1)
+    cli("models", "promote", model_id, "--to", "live", "--override-gate", "--rationale",
+        "Test force: no protected characteristics to audit yet; reviewed by the board.")
+    live = json.loads(cli("models", "list", "--json").stdout)[0]
+    assert live["status"] == "live"
+    history = json.loads(cli("models", "show", model_id).stdout)["history"]
+    assert "OVERRIDDEN" in history[-1]["rationale"]
+    assert "no live model" not in cli("score", "--as-of", "2020-06-01").stderr
+    store = open_store(str(force_store / "openeis.duckdb"))
+    try:
+        outcomes = [(e.outcome, e.purpose) for e in access_log.entries(store) if e.resource == "models"]
+        assert ("denied", "promote") in outcomes and ("allowed", "promote") in outcomes
+    finally:
+        store.close()
+
+    # backtest: the JSON contract of the issue, and the HTML report
+    cli("backtest", "--as-of", "2019-01-01,2019-07-01", "--json", "bt.json", "--report", "bt.html")
+    report = json.loads((force_store / "bt.json").read_text())
+    assert report["label"] == "sustained_12m"
+    assert [d["as_of"] for d in report["dates"]] == ["2019-01-01", "2019-07-01"]
+    for d in report["dates"]:
+        assert {"as_of", "cohort", "positives", "rule", "models", "selected"} <= set(d)
+        assert set(d["rule"]) == {"flags", "true_positives", "precision", "recall"}
+        assert d["selected"] in d["models"] and "prior_complaints_5y" in d["models"]
+        for m in d["models"].values():
+            assert {"auc", "average_precision", "precision_at", "recall_at",
+                    "true_positives_at_rule_count", "precision_at_rule_count"} <= set(m)
+            assert set(m["precision_at"]) == set(m["recall_at"]) == {"1%", "2%", "5%"}
+        # trained only on dates whose label window closed by the test date
+        assert all(t <= f"{int(d['as_of'][:4]) - 1}{d['as_of'][4:]}" for t in d["train_dates"])
+    html = (force_store / "bt.html").read_text()
+    assert "<svg" in html and "Precision at k" in html and "How to read this" in html
+    assert "src=\"http" not in html and "<link" not in html and "<script" not in html  # nothing fetched
+
+    # monitor: two scored dates
+    cli("score", "--as-of", "2020-12-01")
+    cli("monitor", "--json", "mon.json", "--report", "mon.html")
+    monitored = json.loads((force_store / "mon.json").read_text())
+    assert [p["as_of"] for p in monitored["periods"]] == ["2020-06-01", "2020-12-01"]
+    assert monitored["periods"][0]["score_psi"] == pytest.approx(0.0, abs=1e-9)
+    assert monitored["periods"][1]["flags"] > 0
+
+
+def test_a_flag_without_an_explanation_cannot_be_written(cli, tmp_path):
+    from datetime import date
+
+    cli("init")
+    store = open_store(str(tmp_path / "openeis.duckdb"))
+    try:
+        bare = Flag(date(2020, 1, 1), "abc", "model", {"sentences": []}, model_id="m")
+        with pytest.raises(FlagWithoutExplanation):
+            with store.transaction():
+                replace_flags(store, date(2020, 1, 1), "m", [bare])
+        no_factors = Flag(date(2020, 1, 1), "abc", "model", {"sentences": ["Something."]}, model_id="m")
+        with pytest.raises(FlagWithoutExplanation):
+            replace_flags(store, date(2020, 1, 1), "m", [no_factors])
+        # and the store itself refuses one, whoever writes it
+        with pytest.raises(duckdb.ConstraintException):
+            store.execute("INSERT INTO flags (flag_id, as_of, officer, source, rules, explanation, created_at) "
+                          "VALUES ('f', DATE '2020-01-01', 'abc', 'model', '[]', '{}', now())")
+        assert store.scalar("SELECT count(*) FROM flags") == 0
+    finally:
+        store.close()
