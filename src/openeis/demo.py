@@ -103,7 +103,12 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         console.print(f"label {label_name}: {positives} of {labels.num_rows} officer x date rows positive "
                       "(a finding upheld on a complaint in the following 12 months)")
 
-        console.rule("6. governance")
+        console.rule("6. models, backtest and flags with explanations")
+        started = time.perf_counter()
+        _models_step(store, key, demo_actor, directory, end_year, console)
+        timings["models"] = time.perf_counter() - started
+
+        console.rule("7. governance")
         officer = store.scalar("SELECT officer_id FROM allegations ORDER BY officer_id LIMIT 1")
         export = collect(store, officer)
         sar_json, _ = write_export(export, directory / "subject-access", "demo")
@@ -125,7 +130,61 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
     console.print(f"key file:     {key_path}")
     console.print(f"input files:  {inputs}")
     console.print(f"features:     {directory / 'features.parquet'}")
+    console.print(f"backtest:     {directory / 'backtest.html'} (and .json)")
     console.print(f"try:          openeis status --store {store_path}")
     console.print(f"              openeis log verify --store {store_path}")
     console.print("A flag from OpenEIS is a prompt for a human reviewer, never a verdict.")
     return {"store": store_path, "key": key_path, "inputs": inputs, "synth": summary, "timings": timings}
+
+
+def demo_config(end_year: int):
+    """The default configuration with a split plan that fits the synthetic years."""
+    from openeis.config import OpenEISConfig
+    from openeis.features.definitions import SplitsConfig
+
+    return OpenEISConfig(splits=SplitsConfig(start="2016-01-01", end=f"{end_year - 1}-01-01",
+                                             frequency_months=6))
+
+
+def _models_step(store, key, actor, directory: Path, end_year: int, console: Console) -> None:
+    import json
+
+    from openeis.flags.score import score
+    from openeis.models.backtest import run_backtest
+    from openeis.models.jobs import train_and_register
+    from openeis.models.report import backtest_html
+
+    if end_year - 2016 < 5:
+        console.print("skipped: models need at least 6 years of synthetic records (2 for training "
+                      "dates, 1 for their outcomes, more to backtest); run the demo with --years 6")
+        return
+    config = demo_config(end_year)
+    label = config.labels.default
+    test_dates = [date(end_year - 2, 1, 1), date(end_year - 2, 7, 1)]
+    result, details = run_backtest(store, config, test_dates, label)
+    (directory / "backtest.json").write_text(json.dumps(result, indent=1))
+    (directory / "backtest.html").write_text(backtest_html(result, details, config.force_name))
+    s = result["summary"]
+    console.print(f"backtest on {', '.join(map(str, test_dates))} (trained each time only on what was "
+                  f"known then): precision of the top {config.flags.top_percent:g}% - selected model "
+                  f"{s['selected_precision_at_capacity']:.2f}, prior-complaint ranking "
+                  f"{s['prior_count_precision_at_capacity']:.2f}; threshold rules {s['rule_precision']:.2f} "
+                  f"(flagging {sum(d['rule']['flags'] for d in result['dates']) // len(result['dates'])} "
+                  f"officers a date) -> {directory / 'backtest.html'}")
+    entry = train_and_register(store, config, None, label, actor)
+    access_log.append(store, key, actor, "change", "models", records={"model_id": entry.model_id},
+                      purpose="demo train")
+    console.print(f"trained and registered {entry.model_id} ({entry.candidate}) as a candidate, "
+                  f"as of {entry.trained_as_of}")
+    run = score(store, config, None, entry.model_id)
+    access_log.append(store, key, actor, "change", "flags",
+                      records={"as_of": run.as_of.isoformat(), "flags": len(run.flags)}, purpose="demo score")
+    model_flags = [f for f in run.flags if f.source == "model"]
+    console.print(f"{run.as_of}: {run.cohort} officers scored; {len(model_flags)} flags for review "
+                  f"(capacity {config.flags.top_percent:g}%), {len(run.flags) - len(model_flags)} more "
+                  "officers trigger only a threshold rule. The first three:")
+    for f in model_flags[:3]:
+        console.print(f"  #{f.rank} officer {f.officer[:12]}… score {f.score:.0%}", highlight=False)
+        for sentence in f.explanation["sentences"]:
+            console.print(f"      - {sentence}", highlight=False, markup=False)
+    console.print("A flag is a prompt for a supervisor's conversation, never a verdict.")

@@ -21,7 +21,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from openeis.models.config import ModelsConfig
 from openeis.models.matrix import MatrixSpec
@@ -46,11 +46,18 @@ def grid(config: ModelsConfig) -> list[Candidate]:
     return out
 
 
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """Counts are heavy-tailed: compress them so one officer's 40 complaints does not set the
+    scale for everyone (sign kept for trends, which can be negative)."""
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
 def _new_estimator(candidate: Candidate, seed: int, threads: int):
     if candidate.kind == "logistic":
         return Pipeline([
             # median for unknowns (e.g. days since an event that never happened is NULL)
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("log", FunctionTransformer(signed_log1p)),
             ("scale", StandardScaler()),
             ("model", LogisticRegression(C=candidate.params.get("C", 0.1), max_iter=2000)),
         ])
