@@ -76,6 +76,13 @@ def test_train_score_promote_backtest_monitor(cli, force_store):
         stored = read_flags(store)
         assert {f["flag_id"] for f in stored} == {f["flag_id"] for f in run["flags"]}
         assert store.scalar("SELECT count(*) FROM scores") == run["cohort"]
+        # subject access finds the officer's scores and flags with their explanations
+        from openeis.governance.subject_access import collect
+
+        officer = model_flags[0]["officer"]
+        export = collect(store, officer)
+        assert len(export.sections["scores"]) == 1
+        assert export.sections["flags"][0]["explanation"] == json.dumps(model_flags[0]["explanation"])
     finally:
         store.close()
     # re-scoring the same date replaces the new flags, it does not add to them
@@ -103,6 +110,18 @@ def test_train_score_promote_backtest_monitor(cli, force_store):
         assert ("denied", "promote") in outcomes and ("allowed", "promote") in outcomes
     finally:
         store.close()
+
+    # transparency: a model card for the live model, the ATRS record, suppressed statistics
+    cli("transparency", "--out", "public")
+    card = json.loads((force_store / "public" / f"model-card-{model_id}.json").read_text())
+    assert card["model_id"] == model_id and card["bias_audit"] is None
+    atrs = json.loads((force_store / "public" / "atrs-record.json").read_text())
+    assert {"owner", "purpose_and_benefits", "data", "models", "human_oversight", "risks",
+            "mitigations", "audits"} <= set(atrs["tier_2"])
+    stats = json.loads((force_store / "public" / "public-statistics.json").read_text())
+    assert all(isinstance(f["count"], int) and f["count"] >= 5 or f["count"] == "<5" for f in stats["flags"])
+    public_text = "".join(p.read_text() for p in (force_store / "public").iterdir())
+    assert officer not in public_text  # no pseudonym in public records
 
     # backtest: the JSON contract of the issue, and the HTML report
     cli("backtest", "--as-of", "2019-01-01,2019-07-01", "--json", "bt.json", "--report", "bt.html")

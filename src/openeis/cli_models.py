@@ -332,3 +332,25 @@ def monitor(
     console.print(table)
     for warning in result["warnings"]:
         errors.print(f"warning: {warning}", soft_wrap=True)
+
+
+@command(app)
+def transparency(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the records to.")],
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Public transparency records: a model card per live model, the UK Algorithmic
+    Transparency Recording Standard record, and aggregate statistics with small counts suppressed."""
+    from openeis.governance.transparency import write_transparency
+
+    settings = _config(config)
+    key = _read_key(store, key_file, settings)
+    with _open(store) as opened:
+        summary = write_transparency(opened, settings.transparency, out)
+        access_log.append(opened, key, cli_actor(), "export", "aggregates",
+                          records={"model_cards": summary["model_cards"], "out": str(out)},
+                          purpose="transparency records")
+    console.print(f"transparency records in {out}: {summary['model_cards']} model card(s), "
+                  "atrs-record.json, public-statistics.json, index.html")

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from openeis.governance.retention import RetentionRule, default_rules
+from openeis.governance.transparency_config import TransparencyConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeis.features.definitions import FeaturesConfig, LabelsConfig, SplitsConfig
