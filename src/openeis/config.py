@@ -75,6 +75,7 @@ class OpenEISConfig(Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     flags: FlagsConfig = Field(default_factory=FlagsConfig)
+    transparency: TransparencyConfig = Field(default_factory=TransparencyConfig)
 
 
 class ConfigFileError(Exception):
