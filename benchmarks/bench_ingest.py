@@ -1,6 +1,7 @@
 """Ingest benchmark: synthetic force -> canonical CSV -> validated, pseudonymised ingest.
 
     .venv/bin/python benchmarks/bench_ingest.py --officers 35000 --years 10
+    .venv/bin/python benchmarks/bench_ingest.py --store postgresql://user@host:port/emptydb
 
 Prints rows, wall time, rows per second and peak memory (ru_maxrss of this process, which
 runs DuckDB in-process) for the first ingest and for the re-ingest of the same files.
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--officers", type=int, default=2000)
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--work", type=Path, default=Path("/tmp/openeis-bench-ingest"))
+    parser.add_argument("--store", help="A postgresql:// URL of an empty database (default: a DuckDB file in --work).")
     args = parser.parse_args()
     inputs = args.work / f"force-{args.officers}x{args.years}"
     if not (inputs / "officers.csv").exists():
@@ -38,7 +40,7 @@ def main() -> None:
     store_path = args.work / f"store-{args.officers}x{args.years}.duckdb"
     for leftover in args.work.glob(store_path.name + "*"):
         leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
-    store = open_store(str(store_path))
+    store = open_store(args.store or str(store_path))
     store.migrate()
     pseudonymiser = Pseudonymiser(b"b" * 32)
     for run in ("first ingest", "re-ingest"):

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from openeis.cli import app
 from openeis.schema import TABLES
 from openeis.store import open_store
+from postgres_server import any_store, postgres_server, postgres_url, store_url  # noqa: F401 (fixtures)
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -1,4 +1,4 @@
-"""The access log: every kind of tampering is detected, at the first broken entry."""
+"""The access log: every kind of tampering is detected, at the first broken entry (both engines)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ ANALYST = Actor("analyst-1", Role.ANALYST)
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = open_store(str(tmp_path / "s.duckdb"))
+def store(store_url):
+    store = open_store(store_url)
     store.migrate()
     for number in range(1, 11):
         access_log.append(store, KEY, ANALYST, "read", "source_records",
@@ -75,7 +75,7 @@ def test_log_holds_no_names_only_pseudonymous_references(store):
     assert all(r[0].startswith('{"officers": ["pseudonym') for r in rows)
 
 
-def test_ingest_is_logged_and_the_cli_verifies(cli, tmp_path):
+def test_ingest_is_logged_and_the_cli_verifies(cli, tmp_path, any_store):
     from handmade import write_force
 
     write_force(tmp_path / "in")
@@ -85,7 +85,7 @@ def test_ingest_is_logged_and_the_cli_verifies(cli, tmp_path):
     assert '"action": "change"' in shown and '"purpose": "ingest"' in shown
     assert "WX100001" not in shown
     assert "intact" in cli("log", "verify").output
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     store.execute("UPDATE access_log SET actor = 'someone-else'")
     store.close()
     result = cli("log", "verify", expect=1)

@@ -1,4 +1,5 @@
-"""Every bad row is reported with file, line, column, value and reason; nothing half-written."""
+"""Every bad row is reported with file, line, column, value and reason; nothing half-written.
+The tests that touch a store run on both engines (see `any_store`); the others test the reader."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def bad_force():
     return tables
 
 
-def test_every_bad_row_is_reported_and_nothing_written(cli, tmp_path):
+def test_every_bad_row_is_reported_and_nothing_written(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_force())
     cli("init")
-    before = store_digest(tmp_path / "openeis.duckdb")
+    before = store_digest(any_store)
     result = cli("ingest", tmp_path / "in", "--errors-json", "problems.json", expect=1)
     assert "nothing was written" in result.output
     found = {(p["file"], p["line"], p["column"]) for p in problems_of(tmp_path / "problems.json")["errors"]}
@@ -59,13 +60,13 @@ def test_every_bad_row_is_reported_and_nothing_written(cli, tmp_path):
     # Officer line 3 is invalid, so rows referring to that officer fail the reference check too.
     extra = found - expected
     assert all(column in ("officer_id", "other_officer_id") for _, _, column in extra), extra
-    assert store_digest(tmp_path / "openeis.duckdb") == before
+    assert store_digest(any_store) == before
     printed = result.output
     assert "officers.csv:2: column rank: value 'Constabel': unknown code" in printed
     assert "allegations.csv:5: column allegation_id: value 'ALX-2': duplicate key: first seen on line 3" in printed
 
 
-def test_reasons_are_plain(cli, tmp_path):
+def test_reasons_are_plain(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_force())
     cli("init")
     cli("ingest", tmp_path / "in", "--errors-json", "p.json", expect=1)
@@ -82,7 +83,7 @@ def test_reasons_are_plain(cli, tmp_path):
     assert "required value is missing" in reasons[("training.csv", 2, "category")]["reason"]
 
 
-def test_recorded_before_occurred_is_a_warning_not_an_error(cli, tmp_path):
+def test_recorded_before_occurred_is_a_warning_not_an_error(cli, tmp_path, any_store):
     tables = force()
     tables["complaints"][0]["recorded_at"] = "2019-12-20"
     write_force(tmp_path / "in", tables)
@@ -131,14 +132,14 @@ def test_missing_required_column_names_the_file(cli, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet"])
-def test_all_input_formats_load_the_same(cli, tmp_path, fmt):
+def test_all_input_formats_load_the_same(cli, tmp_path, fmt, any_store):
     write_force(tmp_path / fmt, fmt=fmt)
     cli("init")
     result = cli("ingest", tmp_path / fmt)
     assert "ingest batch" in result.output
     from openeis.store import open_store
 
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     counts = {name: store.scalar(f"SELECT count(*) FROM {name}") for name in ("officers", "allegations", "system_access")}
     assert counts == {"officers": 3, "allegations": 3, "system_access": 1}
     assert store.scalar("SELECT count(*) FROM use_of_force WHERE subject_injured = false AND officer_injured = false") == 1

@@ -79,6 +79,6 @@ def test_readable_key_file_is_refused(cli, tmp_path):
     assert "chmod 600" in result.output
 
 
-def test_commands_need_an_initialised_store(cli, tmp_path):
+def test_commands_need_an_initialised_store(cli, tmp_path, any_store):
     result = cli("status", expect=1)
     assert "openeis init" in result.output

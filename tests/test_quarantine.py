@@ -1,4 +1,5 @@
-"""--quarantine: good rows go in, bad rows go to the quarantine table with their reasons."""
+"""--quarantine: good rows go in, bad rows go to the quarantine table with their reasons.
+On both engines (see `any_store`)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ def bad_tables():
     return tables
 
 
-def test_good_rows_in_bad_rows_quarantined_with_reasons(cli, tmp_path):
+def test_good_rows_in_bad_rows_quarantined_with_reasons(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_tables())
     cli("init")
     result = cli("ingest", "--quarantine", tmp_path / "in")
     assert "quarantine list" in result.output
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     try:
         assert store.scalar("SELECT count(*) FROM officers") == 2
         assert store.scalar("SELECT count(*) FROM allegations") == 1  # ALX-1 bad, ALX-2 refers to WX100003
@@ -42,31 +43,31 @@ def test_good_rows_in_bad_rows_quarantined_with_reasons(cli, tmp_path):
     assert "officers.csv:4: column rank: value 'marshal': unknown code" in plain.output
 
 
-def test_quarantine_keeps_no_raw_identifiers(cli, tmp_path):
+def test_quarantine_keeps_no_raw_identifiers(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_tables())
     cli("init")
     cli("ingest", "--quarantine", tmp_path / "in")
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     everything = " ".join(str(row) for row in store.query("SELECT * FROM quarantine"))
     store.close()
     for raw in ("WX100003", "WX100001", "ALX-1", "Zefkin", "Tavrin"):
         assert raw not in everything
 
 
-def test_rerunning_a_quarantine_batch_adds_no_duplicates(cli, tmp_path):
+def test_rerunning_a_quarantine_batch_adds_no_duplicates(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_tables())
     cli("init")
     cli("ingest", "--quarantine", tmp_path / "in")
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     first = store.scalar("SELECT count(*) FROM quarantine")
     store.close()
     cli("ingest", "--quarantine", tmp_path / "in")
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     assert store.scalar("SELECT count(*) FROM quarantine") == first
     store.close()
 
 
-def test_quarantine_from_config(cli, tmp_path):
+def test_quarantine_from_config(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_tables())
     (tmp_path / "openeis.toml").write_text('[ingest]\non_error = "quarantine"\n')
     cli("init")

@@ -1,4 +1,5 @@
-"""Retention: what is due is removed from every table and from the file, and logged."""
+"""Retention: what is due is removed from every table and from the file, and logged.
+The dry run and the apply run on both engines (see `any_store`)."""
 
 from __future__ import annotations
 
@@ -22,18 +23,18 @@ def retention_force():
     return tables
 
 
-def test_dry_run_counts_and_deletes_nothing(cli, tmp_path):
+def test_dry_run_counts_and_deletes_nothing(cli, tmp_path, any_store):
     write_force(tmp_path / "in", retention_force())
     cli("init")
     cli("ingest", tmp_path / "in")
     result = cli("retention", "apply", "--dry-run", "--as-of", "2021-01-01")
     assert "dry run" in result.output
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     assert store.scalar("SELECT count(*) FROM allegations") == 4
     store.close()
 
 
-def test_apply_removes_due_rows_everywhere_and_logs_counts(cli, tmp_path):
+def test_apply_removes_due_rows_everywhere_and_logs_counts(cli, tmp_path, any_store):
     write_force(tmp_path / "in", retention_force())
     cli("init")
     cli("ingest", tmp_path / "in")
@@ -41,13 +42,13 @@ def test_apply_removes_due_rows_everywhere_and_logs_counts(cli, tmp_path):
     gone = Pseudonymiser(key).pseudonym("allegation", "ALX-OLD-RETAIN-ME-NOT")
     kept_upheld = Pseudonymiser(key).pseudonym("allegation", "ALX-1")
     # A derived table from a later stage, to be invalidated.
-    store = open_store(str(tmp_path / "openeis.duckdb"))
-    store.execute("CREATE TABLE features_demo (officer VARCHAR, value DOUBLE)")
+    store = open_store(any_store)
+    store.execute("CREATE TABLE features_demo (officer VARCHAR, value DOUBLE PRECISION)")
     store.execute("INSERT INTO features_demo VALUES ('x', 1)")
     store.close()
 
     cli("retention", "apply", "--as-of", "2021-01-01")
-    store = open_store(str(tmp_path / "openeis.duckdb"))
+    store = open_store(any_store)
     try:
         ids = {row[0] for row in store.query("SELECT allegation_id FROM allegations")}
         assert gone not in ids and kept_upheld in ids
@@ -59,8 +60,9 @@ def test_apply_removes_due_rows_everywhere_and_logs_counts(cli, tmp_path):
             assert gone not in str(store.query(f"SELECT * FROM {table}"))
     finally:
         store.close()
-    raw = b"".join(p.read_bytes() for p in tmp_path.glob("openeis.duckdb*") if p.is_file())
-    assert gone.encode() not in raw
+    if any_store.endswith(".duckdb"):  # the file is rewritten (on PostgreSQL: see compact_postgres)
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("openeis.duckdb*") if p.is_file())
+        assert gone.encode() not in raw
     assert "intact" in cli("log", "verify").output
 
 
@@ -89,5 +91,8 @@ def test_why_the_file_is_rewritten(tmp_path):
     compact_duckdb_file(tmp_path / "s.duckdb")
     assert gone not in Path(tmp_path / "s.duckdb").read_bytes()
     store = open_store(str(tmp_path / "s.duckdb"))
-    assert store.scalar("SELECT count(*) FROM allegations") == 3 and store.schema_version() == 2
+    from openeis.store.base import load_migrations
+
+    assert store.scalar("SELECT count(*) FROM allegations") == 3
+    assert store.schema_version() == load_migrations()[-1].version
     store.close()

@@ -50,7 +50,7 @@ errors = Console(stderr=True)
 
 StoreOption = Annotated[
     str,
-    typer.Option("--store", envvar="OPENEIS_STORE", help="Store: a DuckDB file path."),
+    typer.Option("--store", envvar="OPENEIS_STORE", help="Store: a DuckDB file path or a postgresql:// URL."),
 ]
 ConfigOption = Annotated[
     Optional[str],
@@ -93,6 +93,13 @@ def cli_actor() -> Actor:
     access in effect, so the CLI acts as an administrator named by OPENEIS_USER or the login."""
     name = os.environ.get("OPENEIS_USER") or getpass.getuser()
     return Actor(f"cli:{name}", Role.ADMINISTRATOR)
+
+
+def require_feature_engine(opened: Store) -> None:
+    """Features (and so models and scoring) run on DuckDB for now."""
+    if opened.dialect != "duckdb":
+        raise Refused("features on PostgreSQL: not yet; see issue 9 (use a DuckDB store for "
+                      "features, models and scoring)")
 
 
 def _require_store(store: str) -> None:
@@ -184,7 +191,9 @@ def init(
         except KeyMismatch as error:
             raise Refused(f"{store}: {error}") from None
         version_now = opened.schema_version()
-    console.print(f"store   {store} (schema version {version_now}, {len(applied)} migration(s) applied)")
+    from openeis.store.postgres_store import redacted
+
+    console.print(f"store   {redacted(store)} (schema version {version_now}, {len(applied)} migration(s) applied)")
     console.print(f"key     {key_path} ({'created, mode 0600' if created else 'existing'}): keep it "
                   "apart from the store and back it up; without it pseudonyms cannot be reproduced")
 
@@ -459,6 +468,10 @@ def retention_apply(
         # Deleted rows must be gone from the file, not only from queries.
         retention.compact_duckdb_file(Path(store))
         console.print(f"{store} rewritten: deleted rows leave nothing in the file")
+    elif not dry_run and any(o.rows for o in outcomes):
+        with _open(store) as opened:
+            retention.compact_postgres(opened, outcomes)
+        console.print("tables that lost rows rewritten (VACUUM FULL); old rows may remain in WAL and backups")
 
 
 @command(log_app, "verify")
@@ -524,6 +537,7 @@ def features(
     if out.suffix != ".parquet":
         raise Refused(f"--out must be a .parquet file, got {out}")
     with _open(store) as opened:
+        require_feature_engine(opened)
         try:
             with _progress() as update:
                 summary = build_features(opened, dates, out, settings.features, progress=update)
@@ -560,6 +574,7 @@ def labels(
     except ValueError as error:
         raise Refused(str(error)) from None
     with _open(store) as opened:
+        require_feature_engine(opened)
         try:
             table = compute_labels(opened, dates, label, settings.labels, known)
         except DefinitionError as error:

@@ -12,7 +12,8 @@ import typer
 from rich.table import Table as RichTable
 
 from openeis.cli import (ConfigOption, DEFAULT_STORE, KeyFileOption, Refused, StoreOption, _config,
-                         _open, _progress, _read_key, app, cli_actor, command, console, errors)
+                         _open, _progress, _read_key, app, cli_actor, command, console, errors,
+                         require_feature_engine)
 from openeis.governance import access_log
 
 models_app = typer.Typer(help="The model registry: list, show, promote, retire.", no_args_is_help=True)
@@ -59,6 +60,7 @@ def train(
     settings = _config(config)
     key = _read_key(store, key_file, settings)
     with _open(store) as opened:
+        require_feature_engine(opened)
         try:
             with _progress() as update:
                 entry = train_and_register(opened, settings, _date(as_of, "--as-of"),
@@ -115,6 +117,7 @@ def backtest(
         raise Refused(str(error)) from None
     name = label or settings.labels.default
     with _open(store) as opened:
+        require_feature_engine(opened)
         try:
             with _progress() as update:
                 result, details = run_backtest(opened, settings, dates, name, update)
@@ -258,6 +261,7 @@ def score(
     settings = _config(config)
     key = _read_key(store, key_file, settings)
     with _open(store) as opened:
+        require_feature_engine(opened)
         try:
             with _progress() as update:
                 run = run_score(opened, settings, _date(as_of, "--as-of"), model, label, update)
@@ -308,6 +312,7 @@ def monitor(
     settings = _config(config)
     key = _read_key(store, key_file, settings)
     with _open(store) as opened:
+        require_feature_engine(opened)
         try:
             result = run_monitor(opened, settings, model)
         except (ValueError, registry.RegistryError) as error:

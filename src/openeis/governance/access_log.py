@@ -72,6 +72,9 @@ def append(
     if own_transaction:
         with store.transaction():
             return append(store, key, actor, action, resource, records, purpose, outcome, reason, False)
+    # Concurrent writers (server stores) queue here: each reads the newest entry only once
+    # the one before it has committed, so two entries never claim the same seq.
+    store.lock("access_log")
     last = store.query("SELECT seq, entry_hash FROM access_log ORDER BY seq DESC LIMIT 1")
     seq, previous = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
     fields = {

@@ -163,5 +163,19 @@ def compact_duckdb_file(path: Path) -> None:
         wal.unlink()
 
 
+def compact_postgres(store: Store, outcomes: list[RuleOutcome]) -> list[str]:
+    """PostgreSQL's counterpart of compact_duckdb_file: VACUUM FULL rewrites every table that
+    lost rows into new files and removes the old ones, so deleted rows are gone from the
+    table files. Run after the deleting transaction has committed (VACUUM cannot run inside
+    one); it locks each table while it runs. Copies outside the tables (WAL segments not yet
+    recycled, backups) follow the server's own retention. Returns the tables rewritten."""
+    if not any(o.rows for o in outcomes):
+        return []
+    tables = {TABLES_BY_NAME[o.rule.table].qualified_name for o in outcomes if o.rows}
+    tables |= {"record_changes", "quarantine", *derived_tables(store)}
+    store.vacuum_full(sorted(tables))  # type: ignore[attr-defined]
+    return sorted(tables)
+
+
 def _catalog(connection) -> str:
     return connection.execute("SELECT current_database()").fetchone()[0]

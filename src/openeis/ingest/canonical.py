@@ -117,9 +117,27 @@ def ingest_tables(
 ) -> IngestReport:
     """Validate and write already-read inputs (adapters for other formats end here too).
 
+    Pseudonyms and checks are made in the store's workspace (the store itself when it is
+    embedded; an in-process DuckDB for a server, so raw identifiers and the key stay in this
+    process); only valid, pseudonymised rows are sent to the store.
     `before_commit` runs inside the write transaction (the access log entry goes there, so
     the change and its record commit together or not at all)."""
     check_key(store, pseudonymiser)
+    with store.workspace() as work:
+        return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit)
+
+
+def _ingest(
+    store: Store,
+    work: Store,
+    inputs: list[ReadResult],
+    pseudonymiser: Pseudonymiser,
+    quarantine: bool,
+    source: str,
+    source_format: str,
+    progress: Progress | None,
+    before_commit: Callable[[IngestReport], None] | None,
+) -> IngestReport:
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     mode = "quarantine" if quarantine else "atomic"
@@ -128,7 +146,9 @@ def ingest_tables(
     ordered = [table for table in ingest_order() if table.name in by_table]
     staged: list[tuple[Table, str, TableReport]] = []
     quarantine_rows: list[dict] = []
-    temporary: list[str] = []  # temp tables of this batch, dropped at the end
+    temporary: list[str] = []  # temp tables of this batch in the workspace, dropped at the end
+    sent: list[str] = []  # staged tables copied to a server store, dropped at the end
+    stored_keys = StoredKeys(store, work)
     try:
         for number, table in enumerate(ordered):
             if progress:
@@ -142,21 +162,21 @@ def ingest_tables(
                 report.discarded_columns[result.source.name] = result.discarded_columns
             view = f"input_{table.name}"
             pseudonymised = f"pseudonymised_{table.name}"
-            with store.registered(view, result.data):
-                _pseudonymise(store, table, view, pseudonymised, pseudonymiser)
+            with work.registered(view, result.data):
+                _pseudonymise(work, table, view, pseudonymised, pseudonymiser)
             temporary.append(pseudonymised)
-            found = _run_checks(store, table, pseudonymised, result.source.name, staged)
+            found = _run_checks(work, table, pseudonymised, result.source.name, staged, stored_keys)
             errors = [p for p in found if p.severity == "error"]
             warnings = [p for p in found if p.severity == "warning"]
             table_report.warnings = len(warnings)
             bad_lines = sorted({p.line for p in errors} | {p.line for p in result.problems})
             table_report.quarantined = len(bad_lines)
             stage = f"stage_{table.name}"
-            _stage_valid_rows(store, table, pseudonymised, stage, bad_lines)
+            _stage_valid_rows(work, table, pseudonymised, stage, bad_lines)
             temporary.append(stage)
             staged.append((table, stage, table_report))
             if quarantine and (errors or result.problems):
-                quarantine_rows.extend(_quarantine_rows(store, table, pseudonymised, result.problems + errors))
+                quarantine_rows.extend(_quarantine_rows(work, table, pseudonymised, result.problems + errors))
             # Shown to the user with the raw identifier they can find in their file.
             report.errors.extend(result.problems + _with_raw_values(table, result.data, errors))
             report.warnings.extend(_with_raw_values(table, result.data, warnings))
@@ -168,7 +188,12 @@ def ingest_tables(
             )
         if progress:
             progress("writing", len(ordered), len(ordered))
+        if work is not store:
+            for _, stage, _ in staged:  # valid, pseudonymised rows only
+                sent.append(stage)
+                store.register_arrow(stage, work.query_arrow(f"SELECT * FROM {stage}"))
         with store.transaction():
+            store.lock("ingest")  # one batch writes at a time: matching on keys needs it
             for table, stage, table_report in staged:
                 _upsert(store, table, stage, batch_id, table_report)
             _write_quarantine(store, batch_id, quarantine_rows)
@@ -178,8 +203,29 @@ def ingest_tables(
             _hold_for_crash_test()
     finally:
         for name in temporary:
-            store.execute(f"DROP TABLE IF EXISTS {name}")
+            work.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in sent:
+            store.unregister(name)
     return report
+
+
+class StoredKeys:
+    """The keys a table already holds in the store, as SQL the workspace can run (fetched
+    once per batch and table when the workspace is not the store itself)."""
+
+    def __init__(self, store: Store, work: Store):
+        self.store = store
+        self.work = work
+        self.fetched: dict[str, str] = {}
+
+    def sql(self, parent: Table) -> str:
+        if self.work is self.store:
+            return f"SELECT {parent.key} FROM {parent.qualified_name}"
+        if parent.name not in self.fetched:
+            name = f"stored_keys_{parent.name}"
+            self.work.register_arrow(name, self.store.query_arrow(f"SELECT {parent.key} FROM {parent.qualified_name}"))
+            self.fetched[parent.name] = name
+        return f"SELECT {parent.key} FROM {self.fetched[parent.name]}"
 
 
 # -- pseudonyms -------------------------------------------------------------------------
@@ -247,7 +293,8 @@ def _with_raw_values(table: Table, data: pa.Table, problems: list[Problem]) -> l
 
 
 def _run_checks(
-    store: Store, table: Table, view: str, file_name: str, staged: list[tuple[Table, str, TableReport]]
+    store: Store, table: Table, view: str, file_name: str, staged: list[tuple[Table, str, TableReport]],
+    stored_keys: StoredKeys,
 ) -> list[Problem]:
     checks = value_checks(table, view)
     staged_names = {t.name: stage for t, stage, _ in staged}
@@ -255,7 +302,7 @@ def _run_checks(
         if not column.references:
             continue
         parent = TABLES_BY_NAME[column.references]
-        keys = [f"SELECT {parent.key} FROM {parent.qualified_name}"]
+        keys = [stored_keys.sql(parent)]
         if parent.name in staged_names:
             keys.append(f"SELECT {parent.key} FROM {staged_names[parent.name]}")
         checks.append(foreign_key_check(view, column, " UNION ALL ".join(keys), parent.name))
@@ -338,7 +385,8 @@ def _upsert(store: Store, table: Table, stage: str, batch_id: str, report: Table
     staged_rows = int(store.scalar(f"SELECT count(*) FROM {stage}"))
     store.execute(
         f"INSERT INTO {target} ({columns}, _batch_id, _row_hash) "
-        f"SELECT {columns}, ?, _row_hash FROM {stage} WHERE {key} NOT IN (SELECT {key} FROM {target})",
+        # NOT EXISTS, not NOT IN: PostgreSQL turns it into a hash anti-join at any size.
+        f"SELECT {columns}, ?, _row_hash FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.{key} = s.{key})",
         [batch_id],
     )
     written = int(store.scalar(f"SELECT count(*) FROM {target} WHERE _batch_id = ?", [batch_id]))

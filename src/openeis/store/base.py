@@ -23,20 +23,38 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    """Migration files NNNN_name.sql shipped in openeis/migrations, in version order."""
+def load_migrations(dialect: str = "duckdb", package: str = "openeis.migrations") -> list[Migration]:
+    """Migrations for one engine, in version order.
+
+    `NNNN_name.sql` is portable SQL, run on every engine. Where a statement must differ,
+    `NNNN_name.<dialect>.sql` (dialect `duckdb` or `postgres`) replaces the portable file on
+    that engine, whole. A version with variants only is empty (recorded, nothing run) on the
+    other engines. See DEVELOPERS.md for what portable means."""
+    by_version: dict[int, dict[str | None, tuple[str, str]]] = {}
+    for entry in resources.files(package).iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        number, _, rest = entry.name.removesuffix(".sql").partition("_")
+        name, _, variant = rest.partition(".")
+        files = by_version.setdefault(int(number), {})
+        if (variant or None) in files:  # e.g. two engineers both took the next number
+            raise StoreError(f"two migration files for version {number} ({entry.name})")
+        files[variant or None] = (name, entry.read_text())
     found = []
-    for entry in resources.files("openeis.migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            number, _, rest = entry.name.partition("_")
-            found.append(Migration(int(number), rest.removesuffix(".sql"), entry.read_text()))
-    return sorted(found, key=lambda m: m.version)
+    for version, files in sorted(by_version.items()):
+        names = {name for name, _ in files.values()}
+        if len(names) > 1:
+            raise StoreError(f"migration {version:04d} has files with different names: {', '.join(sorted(names))}")
+        name, sql = files.get(dialect) or files.get(None) or (names.pop(), "")
+        found.append(Migration(version, name, sql))
+    return found
 
 
 class Store(ABC):
     """A connection to one store. Not thread-safe: one per thread or process."""
 
     url: str
+    dialect: str = "duckdb"  # which migration variants apply (see load_migrations)
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
@@ -78,6 +96,20 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def lock(self, name: str) -> None:
+        """Serialise writers that must not interleave (the access log's chain, ingest
+        batches, migrations): wait until no other session holds `name`, then hold it until
+        this transaction ends. Call inside a transaction. An embedded store has one writer
+        process at a time already, so by default this does nothing."""
+
+    @contextmanager
+    def workspace(self) -> Iterator[Store]:
+        """Where a batch is pseudonymised and validated before it is written: the only
+        place raw identifiers and the key are used. An in-process engine is its own
+        workspace; a server engine gives an in-memory DuckDB in this process instead, so
+        that neither ever reaches the server."""
+        yield self
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: commit on success, roll back on any exception."""
@@ -101,18 +133,23 @@ class Store(ABC):
         return int(self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations"))
 
     def migrate(self) -> list[Migration]:
-        """Apply every migration newer than the store's version, each in its own transaction."""
-        if not self.table_exists("schema_migrations"):
+        """Apply every migration the store has not recorded, each in its own transaction.
+        By version number, not only above the highest: a migration merged after a newer one
+        still runs. Under a lock, so that two sessions starting at once apply each once."""
+        with self.transaction():
+            self.lock("migrate")
             self.execute(
-                "CREATE TABLE schema_migrations ("
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
             )
-        current = self.schema_version()
         applied = []
-        for migration in load_migrations():
-            if migration.version <= current:
+        for migration in load_migrations(self.dialect):
+            if self._applied(migration.version):
                 continue
             with self.transaction():
+                self.lock("migrate")
+                if self._applied(migration.version):  # another session was first
+                    continue
                 for statement in split_sql(migration.sql):
                     self.execute(statement)
                 self.execute(
@@ -121,6 +158,9 @@ class Store(ABC):
                 )
             applied.append(migration)
         return applied
+
+    def _applied(self, version: int) -> bool:
+        return bool(self.scalar("SELECT count(*) FROM schema_migrations WHERE version = ?", [version]))
 
     # -- small metadata store ----------------------------------------------------------
 

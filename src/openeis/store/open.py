@@ -7,12 +7,11 @@ from openeis.store.base import Store, StoreError
 
 def open_store(url: str, read_only: bool = False) -> Store:
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError(
-            "PostgreSQL stores are not supported yet (planned: the PostgreSQL/Spark issue); "
-            "use a DuckDB file path"
-        )
+        from openeis.store.postgres_store import PostgresStore
+
+        return PostgresStore(url, read_only=read_only)
     if url.startswith("spark://"):
-        raise StoreError("Spark stores are not supported yet; use a DuckDB file path")
+        raise StoreError("Spark stores are not supported yet; use a DuckDB file path or a postgresql:// URL")
     from openeis.store.duckdb_store import DuckDBStore
 
     return DuckDBStore(url, read_only=read_only)
