@@ -12,6 +12,7 @@ what the identifiers look like). Then, in this process:
   features read (the floor: touching each event row once), run 3 times, median taken.
 Reported: wall time, peak resident memory of the process (ru_maxrss: DuckDB runs in-process),
 and (features time / dates) / bare scan time, the "x bare scan per as-of date" ratio.
+`--reuse-store` keeps a store loaded by an earlier run; `--repeat N` builds N times (median).
 Run by hand; results go to docs/benchmarks.md. Never part of the test suite.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -71,6 +73,18 @@ def load(store_path: Path, data: Path) -> dict[str, int]:
     return counts
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def table_counts(store_path: Path) -> dict[str, int]:
+    store = open_store(str(store_path))
+    counts = {t.name: store.scalar(f"SELECT count(*) FROM {t.qualified_name}") for t in TABLES}
+    store.close()
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--officers", type=int, default=35000)
@@ -79,15 +93,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/openeis-bench"))
     parser.add_argument("--batches", type=int, default=0, help="officer batches (0: automatic)")
+    parser.add_argument("--reuse-store", action="store_true",
+                        help="keep a store loaded by an earlier run (skips the load)")
+    parser.add_argument("--repeat", type=int, default=1, help="feature builds to run (median reported)")
+    parser.add_argument("--out", type=Path, default=None, help="feature Parquet (default: in --work)")
     args = parser.parse_args()
 
     data = args.work / f"synth-{args.officers}x{args.years}-s{args.seed}"
     synth_seconds = synth(args.officers, args.years, args.seed, data)
     store_path = args.work / f"store-{args.officers}x{args.years}.duckdb"
-    if store_path.exists():
-        store_path.unlink()
     started = time.perf_counter()
-    counts = load(store_path, data)
+    if args.reuse_store and store_path.exists():
+        counts = table_counts(store_path)
+    else:
+        if store_path.exists():
+            store_path.unlink()
+        counts = load(store_path, data)
     load_seconds = time.perf_counter() - started
     events = sum(counts.get(t, 0) for t in EVENT_TABLES)
 
@@ -97,11 +118,15 @@ def main() -> None:
     dates = [add_months(end, -k) for k in range(args.dates)][::-1]
     config = FeaturesConfig(officer_batches=args.batches)
     n_features = len(plan(config).names)
-    out = args.work / f"features-{args.officers}.parquet"
+    out = args.out or args.work / f"features-{args.officers}.parquet"
 
-    started = time.perf_counter()
-    summary = build_features(store, dates, out, config)
-    feature_seconds = time.perf_counter() - started
+    runs, cpu = [], []
+    for _ in range(args.repeat):
+        started, cpu_started = time.perf_counter(), _cpu_seconds()
+        summary = build_features(store, dates, out, config)
+        runs.append(time.perf_counter() - started)
+        cpu.append(_cpu_seconds() - cpu_started)
+    feature_seconds = statistics.median(runs)
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
     con: duckdb.DuckDBPyConnection = store.connection  # type: ignore[attr-defined]
@@ -128,6 +153,11 @@ def main() -> None:
         "synth_seconds": round(synth_seconds, 1),
         "load_seconds": round(load_seconds, 1),
         "features_seconds": round(feature_seconds, 1),
+        "features_seconds_runs": [round(r, 1) for r in runs],
+        # CPU time of the process (all threads, DuckDB's included): less sensitive than wall
+        # time to other jobs on a shared machine
+        "features_cpu_seconds_runs": [round(c, 1) for c in cpu],
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "peak_rss_gib": round(peak_gib, 2),
         "bare_scan_seconds_median": round(bare_seconds, 3),
         "ratio_per_as_of_date": round(feature_seconds / len(dates) / bare_seconds, 2),

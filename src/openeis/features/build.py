@@ -1,10 +1,12 @@
 """Build the feature table: one row per (officer in the cohort, as-of date).
 
-Plan: for each batch of officers (one batch unless the store is large), one SQL statement
-computes every as-of date at once: the cohort grid, each source's deltas and running sums
-(compile.py), the posting on each date, the co-accused network, then derived features.
-Batches go to Parquet parts; peer comparison needs every officer of a date, so it runs over
-the parts afterwards; the output joins both. Nothing loops over dates or officers in Python.
+Plan: for each batch of officers (one batch unless the store is large), every as-of date at
+once: the cohort grid with the posting on each date and the co-accused network (SQL), each
+source's running sums (compile.py defines them; by default fanout.py adds them up in numpy
+from one SQL row per source row), then derived features. Peer comparison needs every officer
+of a date, so it runs once all batches are done, from the few columns it reads; batches wait
+in a scratch file and the output is written once, batch by batch, with the peer columns.
+Nothing loops over dates or officers in Python.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,12 +25,13 @@ import pyarrow.parquet as pq
 
 from openeis.features import catalog, engine
 from openeis.features.cohort import cohort_sql
-from openeis.features.compile import DefinitionError, FeatureSpec, delta_plan, expand, source_delta_sql
+from openeis.features.compile import DefinitionError, FeatureSpec, expand, source_delta_sql
 from openeis.features.dates import dates_sql, day_number
 from openeis.features.definitions import FeaturesConfig
+from openeis.features.fanout import RowPlan, row_plan, running_columns
 from openeis.features.network import network_sql
 from openeis.features.officer_attributes import ATTRIBUTE_COLUMNS, attribute_select, current_posting_sql
-from openeis.features.peers import finish_peers, peer_inputs_sql, peer_stats_sql, peer_table
+from openeis.features.peers import finish_peers, peer_stats, peer_stats_sql
 from openeis.features.sources import source, source_sql
 from openeis.store import Store
 
@@ -158,113 +161,108 @@ def _by_source(p: FeaturePlan) -> dict[str, list[FeatureSpec]]:
 
 
 def delta_queries(p: FeaturePlan, dates: list[date], officer_filter: str | None,
-                  officer_index: str | None = None):
-    """Per source: (specs, its DeltaPlan)."""
-    days = [day_number(d) for d in dates]
+                  officer_index: str | None = None) -> list[tuple[list[FeatureSpec], RowPlan]]:
+    """Per source: (specs, its RowPlan: the SQL giving one row per source row)."""
     filt = officer_filter.format(col="t.officer_id") if officer_filter else None
     out = []
     for name, specs in _by_source(p).items():
         src = source(name)
         phases = sorted({s.phase for s in specs})
         src_sql = "\nUNION ALL\n".join(source_sql(src, phase, filt) for phase in phases)
-        out.append((specs, delta_plan(specs, src_sql, days, officer_index)))
+        out.append((specs, row_plan(specs, src_sql, officer_index)))
     return out
 
 
-def base_sql(dates: list[date], officer_filter: str | None, network_years: int) -> str:
-    """(officer, idx, day, as_of, officer attributes, network) for the cohort grid."""
+def officer_index_sql(officer_filter: str | None) -> str:
+    """(officer, oi): the batch's officers numbered from 0 in pseudonym order.
+
+    `oi` is an officer's row in numpy's dense arrays; every query of a batch joins it in SQL
+    (looking up the officer string of every row in Python cost more than the queries), and
+    being a subquery rather than a registered table, the queries depend on nothing computed
+    before them, so they can all be queued at once.
+    """
+    where = f" WHERE {officer_filter.format(col='officer_id')}" if officer_filter else ""
+    return ("(SELECT officer, row_number() OVER (ORDER BY officer) - 1 AS oi FROM "
+            f"(SELECT DISTINCT officer_id AS officer FROM officers{where}) o)")
+
+
+def base_sql(dates: list[date], officer_filter: str | None, network_years: int,
+             officer_index: str | None = None) -> str:
+    """(officer, idx, day, as_of, officer attributes, network[, oi]) for the cohort grid."""
     net, net_cols = network_sql(network_years, officer_filter)
+    oi = ", ix.oi" if officer_index else ""
+    join = f" JOIN {officer_index} ix ON ix.officer = g.officer" if officer_index else ""
     return (
         f"WITH dates AS ({dates_sql(dates)}), grid AS ({cohort_sql(officer_filter)}), "
         f"cp AS ({current_posting_sql()}), net AS {net} "
-        "SELECT g.officer, g.idx, g.day, g.as_of, " + ", ".join(attribute_select())
+        f"SELECT g.officer, g.idx, g.day, g.as_of{oi}, " + ", ".join(attribute_select())
         + f", coalesce(net.{net_cols[0]}, 0) AS {net_cols[0]}, net.{net_cols[1]} AS {net_cols[1]}, "
         f"coalesce(net.{net_cols[2]}, 0) AS {net_cols[2]} "
         "FROM grid g LEFT JOIN cp ON cp.officer = g.officer AND cp.idx = g.idx "
-        "LEFT JOIN net ON net.officer = g.officer AND net.idx = g.idx "
-        "ORDER BY g.officer, g.idx"
+        f"LEFT JOIN net ON net.officer = g.officer AND net.idx = g.idx{join} "
+        # the order of numpy's date-major dense arrays: reading the grid's cells is sequential
+        "ORDER BY g.idx, g.officer"
     )
 
 
-def batch_table(store: Store, p: FeaturePlan, dates: list[date], officer_filter: str | None,
-                network_years: int):
-    """The batch's feature rows as Arrow: deltas from SQL, running sums with numpy.
+def _prefetched(store: Store, queries: list[str]) -> Iterator:
+    """Each query's result in order, the next one running while the caller works on this one.
+
+    DuckDB releases the GIL, so the next query and numpy's sums overlap on 2 cores. One
+    worker thread: one query at a time on the store's connection.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(engine.query_arrow, store, queries[0]) if queries else None
+        for i in range(len(queries)):
+            result = pending.result()
+            pending = pool.submit(engine.query_arrow, store, queries[i + 1]) if i + 1 < len(queries) else None
+            yield result
+
+
+def client_batches(store: Store, p: FeaturePlan, dates: list[date], batches: list[str | None],
+                   network_years: int) -> Iterator:
+    """Each officer batch's feature rows as Arrow (derived features included).
 
     Same result as batch_sql (a test compares them); DuckDB's window operator is slow with
-    hundreds of running sums, while a prefix sum over a dense (officer, date, column) array
-    costs next to nothing. The SQL stays the portable definition.
+    hundreds of running sums, while numpy's bincount and prefix sums cost next to nothing.
+    The queries of all batches form one queue, so the cohort query of a batch runs while
+    numpy adds up the previous batch's last source.
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    base = engine.query_arrow(store, base_sql(dates, officer_filter, network_years))
-    officers = pc.unique(base.column("officer"))
-    n_off, n_dates = len(officers), len(dates)
-    grid_oi = pc.index_in(base.column("officer"), value_set=officers).to_numpy()
-    grid_idx = base.column("idx").to_numpy()
-    grid_day = base.column("day").to_numpy().astype(np.float64)
-    columns = {name: base.column(name) for name in ("officer", "as_of", *ATTRIBUTE_COLUMNS)}
-    # officer -> row of the dense arrays, joined in SQL on source rows: looking up the
-    # officer string of every breakpoint in Python cost more than the queries themselves
-    index_name = "_openeis_officer_index"
-    engine.register(store, index_name, pa.table({"officer": officers, "oi": pa.array(np.arange(n_off))}))
-    try:
-        plans = delta_queries(p, dates, officer_filter, index_name)
-        # The next source's query runs in DuckDB (which releases the GIL) while numpy adds up
-        # this one's breakpoints: the two overlap on 2 cores. One query at a time on the store.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(engine.query_arrow, store, plans[0][1].points_sql) if plans else None
-            for i, (specs, dplan) in enumerate(plans):
-                points = pending.result()
-                pending = (pool.submit(engine.query_arrow, store, plans[i + 1][1].points_sql)
-                           if i + 1 < len(plans) else None)
-                _running_columns(points, specs, dplan, columns, n_off, n_dates, grid_oi, grid_idx, grid_day)
-                del points
-    finally:
-        store.unregister(index_name)
-    for name in p.network_columns:
-        columns[name] = base.column(name)
-    return pa.table(columns)
+    days = np.array([day_number(d) for d in dates], dtype=np.float64)
+    jobs = []
+    for filt in batches:
+        index = officer_index_sql(filt)
+        jobs.append((base_sql(dates, filt, network_years, index), delta_queries(p, dates, filt, index)))
+    results = _prefetched(store, [sql for base, plans in jobs
+                                  for sql in (base, *(rp.points_sql for _, rp in plans))])
+    for _, plans in jobs:
+        base = next(results)
+        grid_oi = base.column("oi").to_numpy()
+        grid_idx = base.column("idx").to_numpy()
+        grid_day = base.column("day").to_numpy().astype(np.float64)
+        columns = {name: base.column(name) for name in ("officer", "as_of", *ATTRIBUTE_COLUMNS)}
+        for _, rplan in plans:
+            rows = next(results)
+            running_columns(rows, rplan, days, grid_oi, grid_idx, grid_day, columns)
+            del rows
+        for name in p.network_columns:
+            columns[name] = base.column(name)
+        del base
+        yield with_derived(pa.table(columns), p)
 
 
-def _running_columns(points, specs, dplan, columns, n_off, n_dates, grid_oi, grid_idx, grid_day) -> None:
-    """One source's breakpoints -> its feature columns on the grid (added to `columns`)."""
-    import numpy as np
-    import pyarrow as pa
-
-    size = n_off * n_dates
-    key = points.column("oi").to_numpy().astype(np.int64, copy=False) * n_dates + points.column("idx").to_numpy()
-    cache: dict[str, np.ndarray] = {}
-
-    def col(name: str) -> np.ndarray:
-        if name not in cache:
-            data = points.column(name).to_numpy(zero_copy_only=False)
-            cache[name] = data.astype(bool if name.startswith("k") else np.float64, copy=False)
-        return cache[name]
-
-    running: dict[str, np.ndarray] = {}
-    for name, fn, vcol, kcol in dplan.terms:
-        v, k = col(vcol), col(kcol)
-        mask = k & ~np.isnan(v)  # a value is NULL at the breakpoints of other slots
-        if fn == "sum":
-            dense = np.bincount(key[mask], weights=v[mask], minlength=size).reshape(n_off, n_dates)
-            running[name] = np.cumsum(dense, axis=1)[grid_oi, grid_idx]
-        else:  # max: the latest occurrence so far
-            dense = np.full(size, -np.inf)
-            np.maximum.at(dense, key[mask], v[mask])
-            running[name] = np.maximum.accumulate(dense.reshape(n_off, n_dates), axis=1)[grid_oi, grid_idx]
-    for spec in specs:
-        if spec.metric == "days_since":
-            value = grid_day - running[spec.name]
-            columns[spec.name] = pa.array(value, mask=~np.isfinite(value)).cast(pa.int64())
-        elif spec.metric == "days":
-            value = running[f"{spec.name}__a"] + running[f"{spec.name}__b"] * grid_day
-            columns[spec.name] = pa.array(np.rint(value).astype(np.int64))
-        elif spec.metric == "sum":
-            columns[spec.name] = pa.array(running[spec.name], type=pa.float64())
-        else:
-            columns[spec.name] = pa.array(np.rint(running[spec.name]).astype(np.int64))
+def with_derived(table, p: FeaturePlan):
+    """The table with the derived features appended (SQL expressions, evaluated locally)."""
+    if not p.derived:
+        return table
+    names = ", ".join(name for name, _ in p.derived)
+    derived = engine.local_query(f"SELECT {names} FROM ({derived_sql('batch', p)}) d", {"batch": table})
+    for name in derived.column_names:  # one chunk, like the other columns: even record batches
+        table = table.append_column(name, derived.column(name).combine_chunks())
+    return table
 
 
 def derived_sql(relation: str, p: FeaturePlan) -> str:
@@ -312,53 +310,161 @@ def build_features(
     try:
         engine.configure(store, config.memory_limit, scratch)
         batches = officer_batches(store, len(dates), config.officer_batches)
-        parts = []
-        total = len(batches) + 2
-        for i, filt in enumerate(batches):
-            step(f"features: officers batch {i + 1}/{len(batches)}", i, total)
-            part = scratch / f"part-{i:04d}.parquet"
-            if config.running_sums == "sql":
-                engine.query_to_parquet(store, batch_sql(p, dates, filt, config.network_years), part)
-            else:
-                table = batch_table(store, p, dates, filt, config.network_years)
-                engine.register(store, "_openeis_batch", table)
-                engine.query_to_parquet(store, derived_sql("_openeis_batch", p), part)
-                store.unregister("_openeis_batch")
-                del table
-            parts.append(part)
-        relation = engine.parquet_relation(parts)
-        step("features: peer comparison", len(batches), total)
-        peer_features = [f for f in config.peer_features if f in p.names]
-        exposure = config.peer_exposure if config.peer_exposure in p.names else None
-        if peer_features and exposure:
-            inputs = engine.query_arrow(store, peer_inputs_sql(relation, peer_features, exposure))
-            if config.running_sums == "client" and not any(
-                    inputs.column(c).null_count for c in (exposure, *peer_features)):
-                peers = peer_table(inputs, peer_features, exposure, config.peer_min_size)
-            else:  # the portable SQL (window functions), also for inputs with NULLs
-                stats = engine.query_arrow(
-                    store, peer_stats_sql(relation, peer_features, exposure, config.peer_min_size))
-                peers = finish_peers(stats, peer_features)
-            del inputs
-            engine.register(store, "_openeis_peers", peers)
-            peer_cols = [c for c in peers.column_names if c not in KEYS]
-            select = ", ".join(f"q.{c}" for c in peer_cols)
-            final = (f"SELECT f.*, {select} FROM {relation} f LEFT JOIN _openeis_peers q "
-                     "ON q.officer = f.officer AND q.as_of = f.as_of")
-        else:
-            final = f"SELECT * FROM {relation} f"
-        step("features: writing", len(batches) + 1, total)
         out.parent.mkdir(parents=True, exist_ok=True)
-        engine.query_to_parquet(store, final, out)
-        if peer_features and exposure:
-            store.unregister("_openeis_peers")
+        if config.running_sums == "sql":
+            _build_sql(store, p, config, dates, batches, scratch, out, step)
+        else:
+            _build_client(store, p, config, dates, batches, scratch, out, step)
         meta = pq.read_metadata(out)
-        step("features: done", total, total)
+        step("features: done", len(batches) + 2, len(batches) + 2)
         return {"rows": meta.num_rows, "columns": meta.num_columns, "dates": len(dates),
                 "batches": len(batches), "path": str(out)}
     finally:
         engine.restore(store)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _peer_setup(config: FeaturesConfig, p: FeaturePlan) -> tuple[list[str], str | None]:
+    features = [f for f in config.peer_features if f in p.names]
+    exposure = config.peer_exposure if config.peer_exposure in p.names else None
+    return (features, exposure) if features and exposure else ([], None)
+
+
+def _build_sql(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list[date],
+               batches: list[str | None], scratch: Path, out: Path, step: Progress) -> None:
+    """The portable route: batches and peers in SQL, Parquet parts joined with peers at the end."""
+    parts = []
+    total = len(batches) + 2
+    for i, filt in enumerate(batches):
+        step(f"features: officers batch {i + 1}/{len(batches)}", i, total)
+        part = scratch / f"part-{i:04d}.parquet"
+        engine.query_to_parquet(store, batch_sql(p, dates, filt, config.network_years), part)
+        parts.append(part)
+    relation = engine.parquet_relation(parts)
+    step("features: peer comparison", len(batches), total)
+    peer_features, exposure = _peer_setup(config, p)
+    final = f"SELECT * FROM {relation} f"
+    if exposure:
+        stats = engine.query_arrow(
+            store, peer_stats_sql(relation, peer_features, exposure, config.peer_min_size))
+        peers = finish_peers(stats, peer_features)
+        engine.register(store, "_openeis_peers", peers)
+        select = ", ".join(f"q.{c}" for c in peers.column_names if c not in KEYS)
+        final = (f"SELECT f.*, {select} FROM {relation} f LEFT JOIN _openeis_peers q "
+                 "ON q.officer = f.officer AND q.as_of = f.as_of")
+    step("features: writing", len(batches) + 1, total)
+    engine.query_to_parquet(store, final, out)
+    if exposure:
+        store.unregister("_openeis_peers")
+
+
+def _build_client(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list[date],
+                  batches: list[str | None], scratch: Path, out: Path, step: Progress) -> None:
+    """The default route: running sums in numpy, the output written once.
+
+    Each batch waits in a scratch file (Arrow IPC, lz4) while only the columns peer
+    comparison reads stay in memory; once every batch is done the peer columns are computed
+    for all rows, and each batch is written to the output with its slice of them. (Writing
+    Parquet parts and then joining them with the peers encoded every row twice.)
+    """
+    import pyarrow as pa
+
+    peer_features, exposure = _peer_setup(config, p)
+    peer_cols = ["officer", "as_of", "peer_unit", "posting_role", exposure, *peer_features]
+    total = len(batches) + 2
+    parts, inputs = [], []
+    step(f"features: officers batch 1/{len(batches)}", 0, total)
+    for i, table in enumerate(client_batches(store, p, dates, batches, config.network_years)):
+        part = scratch / f"part-{i:04d}.arrow"
+        engine.write_scratch(table, part, WRITE_ROWS)
+        parts.append(part)
+        if exposure:
+            inputs.append(table.select(peer_cols))
+        del table
+        if i + 1 < len(batches):
+            step(f"features: officers batch {i + 2}/{len(batches)}", i + 1, total)
+    step("features: peer comparison", len(batches), total)
+    peers = _peer_stats(pa.concat_tables(inputs), config, peer_features, exposure) if exposure else None
+    del inputs
+    step("features: writing", len(batches) + 1, total)
+    _write_output(parts, peers, out)
+
+
+@dataclass
+class _Peers:
+    """Peer comparison over the rows of all batches (in batch order), scores still to compute."""
+
+    grouped: object  # numpy bool per row: in a peer group (the rows `stats` covers, in order)
+    stats: object  # pa.Table: peer columns but the Poisson scores, for the grouped rows
+    tails: dict  # Poisson score column -> (x, lambda) arrays over the grouped rows
+
+    def columns(self, lo: int, hi: int) -> dict:
+        """The peer columns of rows lo..hi (NULL outside a group), Poisson scores computed now."""
+        import numpy as np
+        import pyarrow as pa
+
+        from openeis.features.peers import poisson_column
+
+        grouped = self.grouped[lo:hi]
+        p0 = int(np.count_nonzero(self.grouped[:lo]))
+        p1 = p0 + int(np.count_nonzero(grouped))
+        cols = {name: self.stats.column(name).slice(p0, p1 - p0)
+                for name in self.stats.column_names if name not in KEYS}
+        cols |= {name: poisson_column(x[p0:p1], lam[p0:p1]) for name, (x, lam) in self.tails.items()}
+        take = pa.array(np.cumsum(grouped) - 1, mask=~grouped)  # row -> its grouped row, or NULL
+        return {name: column.take(take) for name, column in cols.items()}
+
+
+def _peer_stats(inputs, config: FeaturesConfig, features: list[str], exposure: str) -> _Peers:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    grouped = pc.and_(pc.is_valid(inputs.column("peer_unit")), pc.is_valid(inputs.column("posting_role")))
+    rows = inputs.filter(grouped)
+    grouped = grouped.to_numpy(zero_copy_only=False)
+    if not any(rows.column(c).null_count for c in (exposure, *features)):
+        return _Peers(grouped, *peer_stats(rows, features, exposure, config.peer_min_size))
+    # the portable SQL (window functions) for inputs with NULLs, aligned to the rows
+    rows = rows.append_column("_row", pa.array(np.arange(rows.num_rows)))
+    stats = engine.local_query(
+        f"SELECT s.* FROM ({peer_stats_sql('peer_rows', features, exposure, config.peer_min_size)}) s "
+        "JOIN peer_rows r ON r.officer = s.officer AND r.as_of = s.as_of ORDER BY r._row",
+        {"peer_rows": rows})
+    return _Peers(grouped, finish_peers(stats, features), {})
+
+
+WRITE_ROWS = 250_000  # rows per write: small enough for writing and preparing to overlap
+
+
+def _write_output(parts: list[Path], peers: _Peers | None, out: Path) -> None:
+    """Each batch with its peer columns to `out`, one scratch record batch at a time.
+
+    Parquet encoding (the writer thread) and the next slice's Poisson scores (here) both
+    release the GIL, so they overlap on 2 cores; reading slices, not whole batches, keeps
+    two slices in memory rather than two batches.
+    """
+    offset, writer, pending = 0, None, None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            for part in parts:
+                for piece in engine.read_scratch(part):
+                    if peers is not None:
+                        for name, column in peers.columns(offset, offset + piece.num_rows).items():
+                            piece = piece.append_column(name, column)
+                    offset += piece.num_rows
+                    writer = writer or engine.parquet_writer(out, piece.schema)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(writer.write_table, piece)
+                    del piece
+            if pending is not None:
+                pending.result()
+        finally:
+            if pending is not None:
+                pending.exception()  # wait for it before closing the file
+            if writer is not None:
+                writer.close()
 
 
 def features_table(store: Store, dates: list[date], config: FeaturesConfig | None = None):

@@ -100,19 +100,32 @@ def finish_peers(stats: pa.Table, features: list[str]) -> pa.Table:
     for i, f in enumerate(features):
         k = stats.column(f"k_{i}").to_numpy(zero_copy_only=False)
         lam = stats.column(f"lam_{i}").to_numpy(zero_copy_only=False)
-        score = poisson_exceedance(np.nan_to_num(k, nan=np.nan), lam.astype(float))
-        columns[f"{f}_peer_poisson"] = pa.array(score, mask=np.isnan(score))
+        columns[f"{f}_peer_poisson"] = poisson_column(k.astype(float), lam.astype(float))
     return pa.table(columns)
 
 
-def peer_table(inputs: pa.Table, features: list[str], exposure: str, min_size: int) -> pa.Table:
-    """peer_stats_sql + finish_peers computed with numpy, from peer_inputs_sql's rows.
+def poisson_column(k: np.ndarray, lam: np.ndarray) -> pa.Array:
+    score = poisson_exceedance(k, lam)
+    return pa.array(score, mask=np.isnan(score))
 
-    Same columns and values (a test compares the two routes): median as quantile_cont
-    (lo + 0.5 (hi - lo)), percent_rank = (rank - 1) / (n - 1) with ties sharing the lowest
-    rank. One sort per feature instead of a window per feature over the whole table, which
-    was most of DuckDB's time in the peer stage. Needs features and exposure without NULLs
-    (the caller uses the SQL otherwise).
+
+def peer_table(inputs: pa.Table, features: list[str], exposure: str, min_size: int) -> pa.Table:
+    """peer_stats_sql + finish_peers computed with numpy, from peer_inputs_sql's rows."""
+    stats, tails = peer_stats(inputs, features, exposure, min_size)
+    return pa.table({name: stats.column(name) for name in stats.column_names}
+                    | {name: poisson_column(k, lam) for name, (k, lam) in tails.items()})
+
+
+def peer_stats(inputs: pa.Table, features: list[str], exposure: str, min_size: int):
+    """peer_table without the Poisson scores: (the other columns, {score column: (x, lambda)}).
+
+    The scores are most of the cost and depend on their row only, so a caller can compute
+    them a slice at a time (poisson_column), e.g. while the previous slice is written.
+    Same columns and values as the SQL (a test compares the two routes): median as
+    quantile_cont (lo + 0.5 (hi - lo)), percent_rank = (rank - 1) / (n - 1) with ties sharing
+    the lowest rank. One sort per feature instead of a window per feature over the whole
+    table, which was most of DuckDB's time in the peer stage. Needs features and exposure
+    without NULLs (the caller uses the SQL otherwise).
     """
     import pyarrow.compute as pc
 
@@ -131,7 +144,7 @@ def peer_table(inputs: pa.Table, features: list[str], exposure: str, min_size: i
     se = np.bincount(gid, weights=e)[gid]
     columns: dict[str, pa.Array] = {"officer": inputs.column("officer"), "as_of": inputs.column("as_of"),
                                     "peer_group_size": pa.array(n.astype(np.int64))}
-    scores = {}
+    tails = {}
     pos = np.arange(n_rows)
     for f in features:
         x = inputs.column(f).to_numpy(zero_copy_only=False).astype(np.float64)
@@ -153,6 +166,5 @@ def peer_table(inputs: pa.Table, features: list[str], exposure: str, min_size: i
             lam = np.where(lam_ok, e * (sx - x + 0.5) / (se - e), np.nan)
         columns[f"{f}_peer_ratio"] = pa.array(ratio, mask=~ok)
         columns[f"{f}_peer_pct"] = pa.array(pct, mask=~ok)
-        score = poisson_exceedance(x, lam)
-        scores[f"{f}_peer_poisson"] = pa.array(score, mask=np.isnan(score))
-    return pa.table(columns | scores)
+        tails[f"{f}_peer_poisson"] = (x, lam)
+    return pa.table(columns), tails
