@@ -37,7 +37,7 @@ def force_store(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_score_promote_backtest_monitor(cli, force_store):
+def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
     # train: registered as a candidate with its provenance
     trained = json.loads(cli("train", "--json").stdout)
     model_id = trained["model_id"]
@@ -95,7 +95,24 @@ def test_train_score_promote_backtest_monitor(cli, force_store):
 
     # promotion to live goes through the bias gate: no audit yet -> refused, and logged
     refused = cli("models", "promote", model_id, "--to", "live", expect=1)
-    assert "bias" in refused.output and "audit" in refused.output
+    assert "no bias audit yet" in refused.output
+    # the audit: recorded for the gate; 500 officers x 2% = 10 flags is too thin to judge,
+    # and thin data never passes
+    cli("audit", "--json", "audit.json", "--report", "audit.html")
+    audited = json.loads((force_store / "audit.json").read_text())
+    assert audited["model_id"] == model_id and audited["gate"]["allowed"] is False
+    assert any("cannot be judged" in r for r in audited["gate"]["reasons"])
+    assert "<svg" in (force_store / "audit.html").read_text()
+    refused = cli("models", "promote", model_id, "--to", "live", expect=1)
+    assert "did not pass the gate" in refused.output
+    # the rows behind the audit are for the auditor role only
+    denied = cli("audit", "--json", "a2.json", "--rows", "rows.csv", expect=1)
+    assert "access denied" in denied.output and not (force_store / "rows.csv").exists()
+    monkeypatch.setenv("OPENEIS_ROLE", "auditor")
+    cli("audit", "--json", "a3.json", "--rows", "rows.csv")
+    monkeypatch.delenv("OPENEIS_ROLE")
+    header = (force_store / "rows.csv").read_text().splitlines()[0].split(",")
+    assert header[:4] == ["officer", "as_of", "flag", "label"] and "ethnicity" in header
     cli("models", "promote", model_id, "--to", "live", "--override-gate", "--rationale", "short", expect=1)
     cli("models", "promote", model_id, "--to", "live", "--override-gate", "--rationale",
         "Test force: no protected characteristics to audit yet; reviewed by the board.")
@@ -114,7 +131,7 @@ def test_train_score_promote_backtest_monitor(cli, force_store):
     # transparency: a model card for the live model, the ATRS record, suppressed statistics
     cli("transparency", "--out", "public")
     card = json.loads((force_store / "public" / f"model-card-{model_id}.json").read_text())
-    assert card["model_id"] == model_id and card["bias_audit"] is None
+    assert card["model_id"] == model_id and card["bias_audit"]["within_band"] is False
     atrs = json.loads((force_store / "public" / "atrs-record.json").read_text())
     assert {"owner", "purpose_and_benefits", "data", "models", "human_oversight", "risks",
             "mitigations", "audits"} <= set(atrs["tier_2"])
@@ -132,6 +149,7 @@ def test_train_score_promote_backtest_monitor(cli, force_store):
         assert {"as_of", "cohort", "positives", "rule", "models", "selected"} <= set(d)
         assert set(d["rule"]) == {"flags", "true_positives", "precision", "recall"}
         assert d["selected"] in d["models"] and "prior_complaints_5y" in d["models"]
+        assert d["audit"]["gate_allowed"] is False  # the same audit, on every backtest date
         for m in d["models"].values():
             assert {"auc", "average_precision", "precision_at", "recall_at",
                     "true_positives_at_rule_count", "precision_at_rule_count"} <= set(m)

@@ -90,9 +90,14 @@ def main() -> None:
 
 def cli_actor() -> Actor:
     """Who is at the command line. Shell access to the store and its key is administrator
-    access in effect, so the CLI acts as an administrator named by OPENEIS_USER or the login."""
+    access in effect, so the CLI acts as an administrator named by OPENEIS_USER or the login,
+    unless OPENEIS_ROLE names a narrower role (e.g. auditor, for `audit --rows`)."""
     name = os.environ.get("OPENEIS_USER") or getpass.getuser()
-    return Actor(f"cli:{name}", Role.ADMINISTRATOR)
+    role = os.environ.get("OPENEIS_ROLE", Role.ADMINISTRATOR.value)
+    try:
+        return Actor(f"cli:{name}", Role(role))
+    except ValueError:
+        raise Refused(f"OPENEIS_ROLE={role!r}: one of {', '.join(r.value for r in Role)}") from None
 
 
 def require_feature_engine(opened: Store) -> None:

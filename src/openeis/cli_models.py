@@ -359,3 +359,59 @@ def transparency(
                           purpose="transparency records")
     console.print(f"transparency records in {out}: {summary['model_cards']} model card(s), "
                   "atrs-record.json, public-statistics.json, index.html")
+
+
+@command(app)
+def audit(
+    json_out: Annotated[Path, typer.Option("--json", help="Write the audit as JSON here.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="Model ID (default: the newest).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date to audit (default: the latest plan date with a closed label window).")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML report.")] = None,
+    rows: Annotated[Optional[Path], typer.Option("--rows", help="Auditor role: write the pseudonymous rows behind the audit (CSV) for recomputation.")] = None,
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Bias audit of a model: group metrics with confidence intervals, disparities against a
+    reference group judged against the fairness band, label bias, proxy check; records the
+    result for the promotion gate."""
+    from openeis.audit import write_report, write_rows_csv
+    from openeis.governance.policy import AccessDenied, authorize
+    from openeis.governance.roles import Action, Resource
+    from openeis.models import registry
+    from openeis.models.audit_job import audit_model
+
+    settings = _config(config)
+    key = _read_key(store, key_file, settings)
+    actor = cli_actor()
+    with _open(store) as opened:
+        require_feature_engine(opened)
+        try:
+            if rows:  # checked first: a refused export must not cost a whole audit
+                authorize(opened, key, actor, Action.EXPORT, Resource.AUDIT_ROWS, purpose="bias audit rows")
+            authorize(opened, key, actor, Action.READ, Resource.AUDITS, purpose="bias audit")
+            with _progress() as update:
+                result = audit_model(opened, settings, model, _date(as_of, "--as-of"), update)
+        except AccessDenied as error:
+            raise Refused(f"access denied: {error}") from None
+        except (ValueError, registry.RegistryError) as error:
+            raise Refused(str(error)) from None
+        access_log.append(opened, key, actor, "read", "protected_characteristics",
+                          records={"audit_id": result.audit_id, "model_id": result.model.model_id,
+                                   "as_of": result.as_of.isoformat(), "officers": result.result.officers},
+                          purpose="bias audit (aggregates only)")
+        if rows:
+            write_rows_csv(result.rows, rows)
+            access_log.append(opened, key, actor, "export", "audit_rows",
+                              records={"audit_id": result.audit_id, "rows": len(result.rows), "out": str(rows)},
+                              purpose="bias audit rows for external recomputation")
+    _write_json(json_out, result.as_json())
+    if report:
+        write_report(result.result, report, title=f"{settings.force_name}: bias audit of {result.model.model_id}")
+    verdict = "within the fairness band: the gate is open" if result.gate.allowed else "NOT within the band: the gate stays closed"
+    console.print(f"audit {result.audit_id} of {result.model.model_id} as of {result.as_of}: "
+                  f"{result.result.officers} officers, {result.result.flags} flags; {verdict}")
+    for reason in result.gate.reasons[:12]:
+        console.print(f"  - {reason}", highlight=False, markup=False)
+    if len(result.gate.reasons) > 12:
+        console.print(f"  ... {len(result.gate.reasons) - 12} more in {json_out}")

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from openeis.governance.retention import RetentionRule, default_rules
 from openeis.governance.transparency_config import TransparencyConfig
+from openeis.audit.config import AuditConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeis.features.definitions import FeaturesConfig, LabelsConfig, SplitsConfig
@@ -75,6 +76,7 @@ class OpenEISConfig(Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     flags: FlagsConfig = Field(default_factory=FlagsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     transparency: TransparencyConfig = Field(default_factory=TransparencyConfig)
 
 

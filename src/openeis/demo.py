@@ -47,7 +47,9 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
 
     console.rule("1. synthetic force")
     started = time.perf_counter()
-    summary = generate_force(SynthOptions(officers=officers, years=years, seed=seed), inputs)
+    # An upheld-rate bias against group B is planted, so that the bias audit has something to find.
+    summary = generate_force(SynthOptions(officers=officers, years=years, seed=seed,
+                                          biases=["upheld:group=B:1.5"]), inputs)
     timings["synth"] = time.perf_counter() - started
     console.print(f"{officers} officers x {years} years written to {inputs} as canonical CSV "
                   f"(ground truth apart in {inputs / 'ground_truth'}) in {timings['synth']:.1f} s")
@@ -176,6 +178,24 @@ def _models_step(store, key, actor, directory: Path, end_year: int, console: Con
                       purpose="demo train")
     console.print(f"trained and registered {entry.model_id} ({entry.candidate}) as a candidate, "
                   f"as of {entry.trained_as_of}")
+    from openeis.models.audit_job import audit_model
+    from openeis.models.jobs import GateRefused, promote
+
+    audit = audit_model(store, config, entry.model_id)
+    console.print(f"bias audit of {entry.model_id} as of {audit.as_of} (the synthetic force has an "
+                  f"upheld-rate bias of 1.5x planted against group B): gate "
+                  f"{'open' if audit.gate.allowed else 'closed'}")
+    for reason in audit.gate.reasons[:4]:
+        console.print(f"      - {reason}", highlight=False, markup=False)
+    warnings = audit.result.label_bias[audit.result.label_bias["warning"]]
+    for row in warnings.itertuples(index=False):
+        console.print(f"      label-bias warning: the outcome rate of {row.attribute} {row.group} is "
+                      f"{row.ratio:.2f} times that of {row.reference}", highlight=False)
+    try:
+        promote(store, config, key, entry.model_id, "live", actor)
+        console.print(f"{entry.model_id} promoted to live")
+    except GateRefused as refused:
+        console.print(f"promotion to live refused: {refused}", highlight=False, markup=False)
     run = score(store, config, None, entry.model_id)
     access_log.append(store, key, actor, "change", "flags",
                       records={"as_of": run.as_of.isoformat(), "flags": len(run.flags)}, purpose="demo score")

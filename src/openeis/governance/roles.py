@@ -48,7 +48,9 @@ def _allow(role: Role, resources: tuple[Resource, ...], *actions: Action) -> Non
         RULES[(role, resource)] = RULES.get((role, resource), frozenset()) | frozenset(actions)
 
 
-_everything = tuple(r for r in Resource if r is not Resource.PROTECTED)
+# Protected characteristics, alone or joined to officers in the audit rows, are for the
+# auditor only: the administrator runs the audit (aggregates) but cannot export its rows.
+_everything = tuple(r for r in Resource if r not in (Resource.PROTECTED, Resource.AUDIT_ROWS))
 _allow(Role.ADMINISTRATOR, _everything, Action.READ, Action.CHANGE, Action.EXPORT, Action.DELETE)
 _allow(Role.ANALYST, (Resource.SOURCE_RECORDS, Resource.FEATURES, Resource.MODELS, Resource.AUDITS,
                       Resource.AGGREGATES), Action.READ, Action.CHANGE, Action.EXPORT)

@@ -19,7 +19,7 @@ from openeis.features.dates import add_months
 from openeis.features.labels import label_window_months
 from openeis.models import baselines, data
 from openeis.models.estimator import grid
-from openeis.models.evaluation import calibration_bins, flag_metrics, ranking_metrics, ranking_order
+from openeis.models.evaluation import calibration_bins, flag_metrics, ranking_metrics, ranking_order, top_k
 from openeis.models.rules import rule_flags
 from openeis.models.train import fit_candidate, select
 from openeis.store import Store
@@ -34,6 +34,7 @@ class DateResult:
     entry: dict
     curves: dict[str, list[float | None]] = field(default_factory=dict)  # name -> precision at CURVE_PERCENTS
     calibration: list[dict] = field(default_factory=list)
+    selected_scores: np.ndarray | None = None  # for the bias audit of the date
 
 
 def precision_curve(scores: np.ndarray, labels: np.ndarray, officers: np.ndarray) -> list[float | None]:
@@ -71,6 +72,7 @@ def evaluate_date(test_date: date, train: pd.DataFrame, test: pd.DataFrame, labe
         result.curves[candidate.name] = precision_curve(scores, y, officers)
         if is_selected:
             result.calibration = calibration_bins(model.predict_proba(test)[:, 1], y)
+            result.selected_scores = scores
     prior = baselines.prior_count_scores(test)
     entry["models"][baselines.PRIOR_COUNT_NAME] = ranking_metrics(prior, y, officers, rule_count, capacity)
     result.curves[baselines.PRIOR_COUNT_NAME] = precision_curve(prior, y, officers)
@@ -101,12 +103,32 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
         known = data.label_frame(store, train_dates, label, config, known_at=t)
         train = data.with_labels(features[features["as_of"].isin(train_dates)], known, label)
         test = data.with_labels(features[features["as_of"] == t], outcomes, label)
-        results.append(evaluate_date(t, train, test, label, train_dates, config,
-                                     add_months(t, window) <= latest))
+        result = evaluate_date(t, train, test, label, train_dates, config, add_months(t, window) <= latest)
+        result.entry["audit"] = audit_date(store, config, test, label, result.selected_scores)
+        results.append(result)
     report = {"label": label, "dates": [r.entry for r in results],
               "skipped_dates": [t.isoformat() for t in skipped],
               "summary": summarise([r.entry for r in results])}
     return report, results
+
+
+def audit_date(store: Store, config: OpenEISConfig, test: pd.DataFrame, label: str,
+               scores: np.ndarray) -> dict:
+    """The bias audit of the selected model's flags at capacity on the test date (the same
+    audit as `openeis audit`, without the proxy check), summarised for the JSON."""
+    if not store.scalar("SELECT count(*) FROM restricted.officer_characteristics"):
+        return {"skipped": "no protected characteristics in the store"}
+    from openeis.models.audit_job import audit_scored
+
+    officers = test["officer"].to_numpy()
+    flags = top_k(scores, officers, config.flags.capacity(len(test)))
+    scored = pd.DataFrame({"officer": officers, "as_of": test["as_of"].to_numpy(), "flag": flags.astype(int),
+                           "label": test[label].to_numpy(dtype=int), "score": scores})
+    _, result, gate = audit_scored(store, config, scored, None)
+    warnings = result.label_bias[result.label_bias["warning"]]
+    return {"gate_allowed": bool(gate.allowed), "outside_band": gate.outside_band,
+            "insufficient": len(gate.insufficient),
+            "label_bias_warnings": [f"{r.attribute} {r.group}" for r in warnings.itertuples(index=False)]}
 
 
 def summarise(entries: list[dict]) -> dict:

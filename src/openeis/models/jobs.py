@@ -34,10 +34,16 @@ def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, 
                              metrics=result.metrics(), actor=actor)
 
 
-def latest_audit(store: Store, model_id: str) -> tuple[bool, str] | None:
-    rows = store.query("SELECT within_band, as_of FROM model_audits WHERE model_id = ? "
+def latest_audit(store: Store, model_id: str) -> tuple[bool, str, list[str]] | None:
+    """(passed, as-of date, the gate's reasons) of the model's latest audit."""
+    import json
+
+    rows = store.query("SELECT within_band, as_of, result FROM model_audits WHERE model_id = ? "
                        "ORDER BY created_at DESC LIMIT 1", [model_id])
-    return (bool(rows[0][0]), rows[0][1].isoformat()) if rows else None
+    if not rows:
+        return None
+    reasons = json.loads(rows[0][2]).get("gate", {}).get("reasons", [])
+    return bool(rows[0][0]), rows[0][1].isoformat(), reasons
 
 
 def promote(store: Store, config: OpenEISConfig, key: bytes, model_id: str, to: str | None, actor: Actor,
@@ -55,7 +61,8 @@ def promote(store: Store, config: OpenEISConfig, key: bytes, model_id: str, to: 
             gate_note = f"bias gate passed: audit as of {audit[1]} within the band"
         else:
             why = ("no bias audit yet (run `openeis audit --model " + model_id + "`)" if audit is None
-                   else f"its latest bias audit (as of {audit[1]}) is outside the fairness band")
+                   else f"its latest bias audit (as of {audit[1]}) did not pass the gate: "
+                   + " ".join(audit[2][:3]) + (" ..." if len(audit[2]) > 3 else ""))
             if not override_gate:
                 access_log.append(store, key, actor, "change", "models",
                                   records={"model_id": model_id, "to": "live"}, purpose="promote",
