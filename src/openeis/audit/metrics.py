@@ -230,11 +230,11 @@ def _shortfalls(table: pd.DataFrame, group: str, metric: str, config: AuditConfi
     row = table.loc[group]
     out = []
     if row["officers"] < config.min_group_officers:
-        out.append(f"{group} has {row['officers']} officers (fewer than {config.min_group_officers})")
+        out.append(f"{group} has {row['officers']:g} officers (fewer than {config.min_group_officers})")
     if metric in USES_FLAGS and row["flags"] < config.min_flags:
-        out.append(f"{group} has {row['flags']} flags (fewer than {config.min_flags})")
+        out.append(f"{group} has {row['flags']:g} flags (fewer than {config.min_flags})")
     if metric in USES_LABELS and row["positives"] < config.min_positives:
-        out.append(f"{group} has {row['positives']} label positives (fewer than {config.min_positives})")
+        out.append(f"{group} has {row['positives']:g} label positives (fewer than {config.min_positives})")
     return out
 
 

@@ -166,7 +166,10 @@ class RiskModel:
             base = np.full(len(X), float(np.ravel(explainer.expected_value)[0]))
         else:
             explainer = shap.TreeExplainer(self.estimator_.booster_)
-            values = explainer.shap_values(X)
+            with warnings.catch_warnings():
+                # shap notes that its LightGBM output format changed; handled just below
+                warnings.simplefilter("ignore", UserWarning)
+                values = explainer.shap_values(X)
             if isinstance(values, list):  # older shap: one array per class
                 values = values[-1]
             base = np.full(len(X), float(np.ravel(explainer.expected_value)[-1]))

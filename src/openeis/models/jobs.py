@@ -62,7 +62,7 @@ def promote(store: Store, config: OpenEISConfig, key: bytes, model_id: str, to: 
         else:
             why = ("no bias audit yet (run `openeis audit --model " + model_id + "`)" if audit is None
                    else f"its latest bias audit (as of {audit[1]}) did not pass the gate: "
-                   + " ".join(audit[2][:3]) + (" ..." if len(audit[2]) > 3 else ""))
+                   + " ".join(audit[2][:3]) + (f" (and {len(audit[2]) - 3} more)" if len(audit[2]) > 3 else ""))
             if not override_gate:
                 access_log.append(store, key, actor, "change", "models",
                                   records={"model_id": model_id, "to": "live"}, purpose="promote",
