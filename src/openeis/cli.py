@@ -418,12 +418,15 @@ def sar(
     config: ConfigOption = None,
 ) -> None:
     """Subject access: export everything held on one officer, as JSON and HTML."""
-    from openeis.governance.subject_access import collect, write_export
+    from openeis.governance.subject_access import add_current_features, collect, write_export
 
-    key = _read_key(store, key_file, _config(config))
+    settings = _config(config)
+    key = _read_key(store, key_file, settings)
     pseudonym = officer if is_pseudonym else Pseudonymiser(key).pseudonym("officer", officer)
     with _open(store) as opened:
         export = collect(opened, pseudonym)
+        if export.sections:  # an officer the store knows: their current features too
+            add_current_features(opened, export, settings.features)
         json_path, html_path = write_export(export, out, reference)
         access_log.append(opened, key, cli_actor(), "export", "subject_access",
                           records={"officer": pseudonym, "records": export.total(), "reference": reference},

@@ -127,3 +127,32 @@ def _html(document: dict) -> str:
         parts.append("</table>")
     parts.append("</body></html>\n")
     return "".join(parts)
+
+
+def add_current_features(store: Store, export: SubjectAccessExport, features_config) -> None:
+    """The officer's features as of the latest date in the data. Features are computed on
+    demand, never stored, so a subject access export computes them (for the whole cohort of
+    that date, because peer comparisons need it) and keeps the officer's row."""
+    if store.dialect != "duckdb":
+        export.sections["features"] = [{"note": "features on PostgreSQL: not yet (issue 9)"}]
+        return
+    import math
+
+    from openeis.models.data import feature_frame, latest_data_date
+
+    as_of = latest_data_date(store)
+    frame = feature_frame(store, [as_of], _Config(features_config))
+    rows = frame[frame["officer"] == export.officer].to_dict("records")
+    for row in rows:
+        for name, value in row.items():
+            if isinstance(value, float) and math.isnan(value):
+                row[name] = None
+    if rows:
+        export.sections["features"] = rows
+
+
+@dataclass
+class _Config:
+    """feature_frame reads only the features section of the whole config."""
+
+    features: object
