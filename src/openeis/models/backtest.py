@@ -116,9 +116,12 @@ def audit_date(store: Store, config: OpenEISConfig, test: pd.DataFrame, label: s
                scores: np.ndarray) -> dict:
     """The bias audit of the selected model's flags at capacity on the test date (the same
     audit as `openeis audit`, without the proxy check), summarised for the JSON."""
-    if not store.scalar("SELECT count(*) FROM restricted.officer_characteristics"):
-        return {"skipped": "no protected characteristics in the store"}
+    # Model code never reads protected characteristics itself: the audit package does.
+    from openeis.audit import read_characteristics
     from openeis.models.audit_job import audit_scored
+
+    if read_characteristics(store).empty:
+        return {"skipped": "no protected characteristics in the store"}
 
     officers = test["officer"].to_numpy()
     flags = top_k(scores, officers, config.flags.capacity(len(test)))
