@@ -31,10 +31,13 @@ def escape(text) -> str:
 def svg(figure) -> str:
     """The figure as inline SVG markup (and closes it)."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # No metadata block: it names licence and vocabulary addresses, and holds a date
+    # (a report is then the same bytes for the same data).
+    figure.savefig(buffer, format="svg", bbox_inches="tight",
+                   metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg"):]  # drop the XML prologue and doctype
 
 
 def figure(chart_svg: str, caption: str) -> str:

@@ -9,7 +9,6 @@ infinity (x / 0 with x > 0) is the string "inf" ("-inf" cannot occur). See docs/
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
 from datetime import date
@@ -132,16 +131,9 @@ def write_rows_csv(rows: pd.DataFrame, path: Path) -> Path:
 # -- charts --------------------------------------------------------------------------------
 
 def _svg(figure) -> str:
-    import matplotlib.pyplot as plt
+    from openeis.html_report import svg
 
-    buffer = io.StringIO()
-    # No metadata block: it names licence and vocabulary addresses, and holds a date
-    # (a report is then the same bytes for the same audit).
-    figure.savefig(buffer, format="svg", bbox_inches="tight",
-                   metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]  # drop the XML prologue and doctype
+    return svg(figure)
 
 
 def _pyplot():

@@ -53,13 +53,14 @@ def factor_sentence(describer: Describer, feature: str, value, median, group: st
 
 
 def _plain(value):
-    if value is None:
+    """A feature value as JSON: numpy scalars to Python, NaN to None, strings kept."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    return value if isinstance(value, str) else str(value) if not isinstance(value, (int, float)) else value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)  # anything else (e.g. pd.NA) as its text
 
 
 def explain_rows(explanation, rows: pd.DataFrame, medians: pd.DataFrame, usable: np.ndarray,

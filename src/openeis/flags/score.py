@@ -19,7 +19,7 @@ from openeis.flags.sentences import Describer
 from openeis.flags.store import Flag, replace_flags
 from openeis.models import data, registry
 from openeis.models.evaluation import ranking_order
-from openeis.models.rules import rule_matrix, rule_sentence, rule_values
+from openeis.models.rules import fires, rule_sentence, rule_value_matrix
 from openeis.store import Store
 
 
@@ -52,11 +52,11 @@ def rank_scores(scores: np.ndarray, officers: np.ndarray) -> tuple[np.ndarray, n
     return ranks, 100.0 * lower / max(len(scores), 1)
 
 
-def _rules_for(frame: pd.DataFrame, fired: np.ndarray, row: int, rules) -> list[dict]:
+def _rules_for(values: np.ndarray, fired: np.ndarray, row: int, rules) -> list[dict]:
     out = []
     for j, rule in enumerate(rules):
         if fired[row, j]:
-            value = float(rule_values(frame.iloc[[row]], rule)[0])
+            value = float(values[row, j])
             out.append({"name": rule.name, "description": rule.description, "value": value,
                         "sentence": rule_sentence(rule, value)})
     return out
@@ -74,7 +74,8 @@ def score_frame(frame: pd.DataFrame, model, entry: registry.RegisteredModel, as_
     top = np.where(ranks <= capacity)[0]
     top = top[np.argsort(ranks[top])]
     rules = config.rules.rules
-    fired = rule_matrix(frame, rules)
+    values = rule_value_matrix(frame, rules)
+    fired = fires(values, rules)
     describer = Describer(config.features)
     medians, usable = peer_medians(frame, model.input_features_source, config.flags.peer_min_size)
     flags: list[Flag] = []
@@ -83,7 +84,7 @@ def score_frame(frame: pd.DataFrame, model, entry: registry.RegisteredModel, as_
         explained = explain_rows(explanation, frame.iloc[top], medians.iloc[top], usable[top],
                                  describer, config.flags.explanation_factors)
         for row, expl in zip(top, explained):
-            triggered = _rules_for(frame, fired, row, rules)
+            triggered = _rules_for(values, fired, row, rules)
             expl["sentences"] = [f["sentence"] for f in expl["factors"]] + [r["sentence"] for r in triggered]
             expl["summary"] = (f"Ranked {ranks[row]} of {len(frame)} (score {probability[row]:.1%}, "
                                f"estimated chance of the outcome '{entry.label}'). This is a prompt "
@@ -94,7 +95,7 @@ def score_frame(frame: pd.DataFrame, model, entry: registry.RegisteredModel, as_
     for row in np.where(fired.any(axis=1))[0]:
         if row in flagged:
             continue
-        triggered = _rules_for(frame, fired, row, rules)
+        triggered = _rules_for(values, fired, row, rules)
         expl = {"summary": "Triggered a department threshold rule. This is a prompt for a "
                 "supervisor's review, not a finding.", "sentences": [r["sentence"] for r in triggered]}
         flags.append(Flag(as_of, officers[row], "rule", expl, triggered, None,

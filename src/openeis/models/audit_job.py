@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-import numpy as np
 import pandas as pd
 
 from openeis.config import OpenEISConfig
@@ -64,11 +63,12 @@ def flagged_rows(frame: pd.DataFrame, model, label: str, config: OpenEISConfig) 
     return pd.concat(parts, ignore_index=True)
 
 
-def audit_scored(store: Store, config: OpenEISConfig, scored: pd.DataFrame,
+def audit_scored(characteristics: pd.DataFrame, config: OpenEISConfig, scored: pd.DataFrame,
                  features: pd.DataFrame | None):
-    from openeis.audit import build_audit_rows, gate_decision, run_audit
+    """`characteristics` from openeis.audit.read_characteristics (read once by the caller)."""
+    from openeis.audit import audit_rows, gate_decision, run_audit
 
-    rows = build_audit_rows(store, scored, config.audit)
+    rows = audit_rows(scored, characteristics, config.audit)
     result = run_audit(rows, config.audit, features)
     return rows, result, gate_decision(result, config.audit)
 
@@ -86,13 +86,15 @@ def audit_model(store: Store, config: OpenEISConfig, model_id: str | None = None
     scored = flagged_rows(frame, model, entry.label, config)
     inputs = ["officer", "as_of"] + [c for c in model.input_features_source
                                      if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])]
-    rows, result, gate = audit_scored(store, config, scored, frame[inputs])
+    from openeis.audit import read_characteristics
+
+    rows, result, gate = audit_scored(read_characteristics(store), config, scored, frame[inputs])
     audit = ModelAudit(f"a-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}",
                        entry, as_of, result, gate, rows)
     with store.transaction():
         store.execute("INSERT INTO model_audits VALUES (?, ?, ?, ?, ?, ?)",
                       [audit.audit_id, entry.model_id, as_of, datetime.now(timezone.utc).replace(tzinfo=None),
-                       bool(gate.allowed), json.dumps(audit.as_json(), default=_plain)])
+                       bool(gate.allowed), json.dumps(audit.as_json())])
     return audit
 
 
@@ -102,12 +104,3 @@ def _newest(store: Store) -> registry.RegisteredModel:
         raise registry.RegistryError("no model in the registry: run `openeis train` first")
     return models[-1]
 
-
-def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return None if np.isnan(value) else float(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

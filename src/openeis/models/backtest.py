@@ -97,6 +97,10 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
     features = data.feature_frame(store, all_dates, config)
     latest = data.latest_data_date(store)
     outcomes = data.label_frame(store, sorted(plans), label, config, known_at=None)
+    # Model code never reads protected characteristics itself: the audit package does.
+    from openeis.audit import read_characteristics
+
+    characteristics = read_characteristics(store)
     results = []
     for i, (t, train_dates) in enumerate(plans.items()):
         step(f"backtest: {t}", i + 1, len(plans) + 1)
@@ -104,7 +108,7 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
         train = data.with_labels(features[features["as_of"].isin(train_dates)], known, label)
         test = data.with_labels(features[features["as_of"] == t], outcomes, label)
         result = evaluate_date(t, train, test, label, train_dates, config, add_months(t, window) <= latest)
-        result.entry["audit"] = audit_date(store, config, test, label, result.selected_scores)
+        result.entry["audit"] = audit_date(characteristics, config, test, label, result.selected_scores)
         results.append(result)
     report = {"label": label, "dates": [r.entry for r in results],
               "skipped_dates": [t.isoformat() for t in skipped],
@@ -112,22 +116,20 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
     return report, results
 
 
-def audit_date(store: Store, config: OpenEISConfig, test: pd.DataFrame, label: str,
+def audit_date(characteristics: pd.DataFrame, config: OpenEISConfig, test: pd.DataFrame, label: str,
                scores: np.ndarray) -> dict:
     """The bias audit of the selected model's flags at capacity on the test date (the same
     audit as `openeis audit`, without the proxy check), summarised for the JSON."""
-    # Model code never reads protected characteristics itself: the audit package does.
-    from openeis.audit import read_characteristics
     from openeis.models.audit_job import audit_scored
 
-    if read_characteristics(store).empty:
+    if characteristics.empty:
         return {"skipped": "no protected characteristics in the store"}
 
     officers = test["officer"].to_numpy()
     flags = top_k(scores, officers, config.flags.capacity(len(test)))
     scored = pd.DataFrame({"officer": officers, "as_of": test["as_of"].to_numpy(), "flag": flags.astype(int),
                            "label": test[label].to_numpy(dtype=int), "score": scores})
-    _, result, gate = audit_scored(store, config, scored, None)
+    _, result, gate = audit_scored(characteristics, config, scored, None)
     warnings = result.label_bias[result.label_bias["warning"]]
     return {"gate_allowed": bool(gate.allowed), "outside_band": gate.outside_band,
             "insufficient": len(gate.insufficient),

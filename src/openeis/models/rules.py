@@ -21,11 +21,21 @@ def rule_values(frame: pd.DataFrame, rule: ThresholdRule) -> np.ndarray:
     return frame[rule.features].fillna(0).to_numpy(dtype=np.float64).sum(axis=1)
 
 
+def rule_value_matrix(frame: pd.DataFrame, rules: list[ThresholdRule]) -> np.ndarray:
+    """Each rule's summed value: rows of `frame` x rules."""
+    if not rules:
+        return np.zeros((len(frame), 0))
+    return np.column_stack([rule_values(frame, r) for r in rules])
+
+
+def fires(values: np.ndarray, rules: list[ThresholdRule]) -> np.ndarray:
+    """From rule_value_matrix: True where the rule's value reaches its threshold."""
+    return values >= np.array([r.at_least for r in rules])
+
+
 def rule_matrix(frame: pd.DataFrame, rules: list[ThresholdRule]) -> np.ndarray:
     """Boolean matrix: rows of `frame` x rules, True where the rule fires."""
-    if not rules:
-        return np.zeros((len(frame), 0), dtype=bool)
-    return np.column_stack([rule_values(frame, r) >= r.at_least for r in rules])
+    return fires(rule_value_matrix(frame, rules), rules)
 
 
 def rule_hits(frame: pd.DataFrame, rules: list[ThresholdRule]) -> list[list[str]]:
