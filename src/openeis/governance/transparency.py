@@ -27,7 +27,7 @@ def suppress(count: int, threshold: int) -> int | str:
     return f"<{threshold}" if 0 < count < threshold else count
 
 
-def _live_models(store: Store) -> list[registry.RegisteredModel]:
+def live_models(store: Store) -> list[registry.RegisteredModel]:
     return registry.list_models(store, status="live")
 
 
@@ -133,7 +133,7 @@ def public_statistics(store: Store, threshold: int) -> dict:
 
 def write_transparency(store: Store, config: TransparencyConfig, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    cards = [model_card(store, m) for m in _live_models(store)]
+    cards = [model_card(store, m) for m in live_models(store)]
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     atrs = atrs_record(store, config, cards)
     stats = public_statistics(store, config.suppression_threshold)

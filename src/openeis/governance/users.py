@@ -1,0 +1,124 @@
+"""Local accounts for the web application: a name, a role, a scope, an argon2id hash.
+
+Accounts are created at the command line (`openeis users add`), where whoever runs the
+command already holds the store and its key. The password never reaches the store: only its
+argon2id hash (argon2-cffi's defaults, which follow RFC 9106's recommendations).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from openeis.governance.roles import Actor, Role
+from openeis.store import Store
+
+MIN_PASSWORD_LENGTH = 12
+_hasher = PasswordHasher()
+# Verifying against this when the name is unknown keeps a sign-in with an unknown name as
+# slow as one with a wrong password, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("openeis-no-such-user")
+
+
+class AccountError(ValueError):
+    """A refused account change, with the reason."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: Role
+    scope_units: frozenset[str]
+    officer: str | None
+    disabled: bool
+
+    def actor(self) -> Actor:
+        return Actor(self.name, self.role, self.scope_units, self.officer)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _user(row) -> User:
+    return User(row[0], Role(row[1]), frozenset(json.loads(row[2])), row[3], bool(row[4]))
+
+
+_COLUMNS = "name, role, scope_units, officer, disabled"
+
+
+def check_new_account(name: str, role: Role, password: str, scope_units: list[str],
+                      officer: str | None) -> None:
+    if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise AccountError(f"user name {name!r}: letters, digits, '-', '_' and '.' only")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    if role is Role.REVIEWER and not scope_units:
+        raise AccountError("a reviewer needs a scope: --scope UNIT (repeat for several units)")
+    if role is Role.OFFICER and not officer:
+        raise AccountError("an officer account needs --officer PSEUDONYM (their own records only)")
+    if role not in (Role.REVIEWER,) and scope_units:
+        raise AccountError(f"--scope limits reviewers; a {role.value} is not limited by unit")
+
+
+def add_user(store: Store, name: str, role: Role, password: str, scope_units: list[str] = (),
+             officer: str | None = None) -> User:
+    scope_units = sorted(set(scope_units))
+    check_new_account(name, role, password, scope_units, officer)
+    if get_user(store, name) is not None:
+        raise AccountError(f"user {name} exists already")
+    store.execute(
+        "INSERT INTO users (name, role, scope_units, officer, password_hash, created_at, disabled) "
+        "VALUES (?, ?, ?, ?, ?, ?, false)",
+        [name, role.value, json.dumps(scope_units), officer, _hasher.hash(password), _now()],
+    )
+    return User(name, role, frozenset(scope_units), officer, False)
+
+
+def get_user(store: Store, name: str) -> User | None:
+    rows = store.query(f"SELECT {_COLUMNS} FROM users WHERE name = ?", [name])
+    return _user(rows[0]) if rows else None
+
+
+def list_users(store: Store) -> list[User]:
+    return [_user(r) for r in store.query(f"SELECT {_COLUMNS} FROM users ORDER BY name")]
+
+
+def set_disabled(store: Store, name: str, disabled: bool) -> None:
+    if get_user(store, name) is None:
+        raise AccountError(f"no user {name}")
+    store.execute("UPDATE users SET disabled = ? WHERE name = ?", [disabled, name])
+    if disabled:  # signed-in sessions and tokens stop working at once
+        store.execute("DELETE FROM web_sessions WHERE user_name = ?", [name])
+        store.execute("DELETE FROM api_tokens WHERE user_name = ?", [name])
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    if get_user(store, name) is None:
+        raise AccountError(f"no user {name}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    store.execute("UPDATE users SET password_hash = ? WHERE name = ?", [_hasher.hash(password), name])
+    store.execute("DELETE FROM web_sessions WHERE user_name = ?", [name])
+
+
+def check_password(store: Store, name: str, password: str) -> User | None:
+    """The user if the name and password match an enabled account, else None."""
+    rows = store.query(f"SELECT {_COLUMNS}, password_hash FROM users WHERE name = ?", [name])
+    stored = rows[0][5] if rows else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if not rows:
+        return None
+    user = _user(rows[0])
+    if user.disabled:
+        return None
+    if _hasher.check_needs_rehash(stored):  # parameters raised since: upgrade on sign-in
+        store.execute("UPDATE users SET password_hash = ? WHERE name = ?", [_hasher.hash(password), name])
+    return user

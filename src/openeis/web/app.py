@@ -1,0 +1,175 @@
+"""The web application: one FastAPI app with server-rendered pages and a REST API under /api.
+
+`create_app(store_url, key, config)` is all a server (or a test) needs. Who is calling is
+decided per request: an API token (`Authorization: Bearer ...`) or a sign-in session cookie;
+with a cookie, every state-changing request must carry the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openeis import __version__
+from openeis.config import OpenEISConfig
+from openeis.governance.policy import AccessDenied
+from openeis.governance.users import User
+from openeis.review.workflow import Conflict, ReviewError
+from openeis.store import Store
+from openeis.web import auth
+from openeis.web.service import NotFound
+from openeis.web.stores import StoreProvider
+
+HERE = Path(__file__).parent
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Charts render with Vega's expression interpreter, so no script needs eval; everything is
+# served from this origin (forces run air-gapped).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+@dataclass
+class Caller:
+    """The signed-in user and how they came in (a session, or an API token)."""
+
+    user: User
+    session: auth.Session | None = None
+
+    @property
+    def actor(self):
+        return self.user.actor()
+
+
+class SignInRequired(Exception):
+    """A page needs a signed-in user: send the browser to the sign-in page."""
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def get_store(request: Request):
+    with request.app.state.stores.borrow() as store:
+        yield store
+
+
+def api_caller(request: Request, store: Store = Depends(get_store)) -> Caller:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = auth.token_user(store, header[7:].strip())
+        if user is None:
+            raise StarletteHTTPException(401, "invalid or expired API token")
+        return Caller(user)
+    session = auth.session_for(store, request.cookies.get(auth.SESSION_COOKIE))
+    if session is None:
+        raise StarletteHTTPException(401, "sign in, or send an API token (Authorization: Bearer ...)")
+    if request.method in UNSAFE_METHODS and not auth.csrf_matches(session, request.headers.get("x-csrf-token")):
+        raise CsrfFailed()
+    return Caller(session.user, session)
+
+
+def page_caller(request: Request, store: Store = Depends(get_store)) -> Caller:
+    session = auth.session_for(store, request.cookies.get(auth.SESSION_COOKIE))
+    if session is None:
+        raise SignInRequired()
+    return Caller(session.user, session)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _error(request: Request, status: int, message: str, **extra):
+    if _wants_json(request):
+        return JSONResponse({"detail": message, **extra}, status_code=status)
+    from openeis.web.pages import error_page
+
+    return error_page(request, status, message)
+
+
+def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
+               secure_cookies: bool = False) -> FastAPI:
+    app = FastAPI(
+        title="OpenEIS",
+        version=__version__,
+        description="Open early-intervention system. A flag is a prompt for human review, never a "
+        "verdict. Every request is checked against the governance roles and every access to "
+        "personal data is written to the tamper-evident access log.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.stores = StoreProvider(store_url)
+    app.state.key = key
+    app.state.config = config or OpenEISConfig()
+    app.state.secure_cookies = secure_cookies
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")  # personal data: never cached
+        return response
+
+    @app.exception_handler(AccessDenied)
+    async def denied(request: Request, error: AccessDenied):
+        return _error(request, 403, f"not allowed: {error.decision.reason} (this attempt is in the access log)")
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound):
+        return _error(request, 404, str(error))
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, error: Conflict):
+        return _error(request, 409, str(error), current_version=error.current, current_status=error.status)
+
+    @app.exception_handler(ReviewError)
+    async def bad_review(request: Request, error: ReviewError):
+        return _error(request, 422, str(error))
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, error: CsrfFailed):
+        return _error(request, 403, "missing or wrong CSRF token (send the session's token in "
+                      "X-CSRF-Token, or use an API token)")
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, error: SignInRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        response = _error(request, error.status_code, str(error.detail))
+        if error.status_code == 401 and _wants_json(request):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    from openeis.web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    yield
+    app.state.stores.close()

@@ -1,0 +1,292 @@
+"""Server-rendered pages (Jinja2). Every asset is served from /static: nothing is fetched from
+outside, since forces run air-gapped. Forms post with the session's CSRF token."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from openeis.governance.roles import Role
+from openeis.governance.users import check_password
+from openeis.review.workflow import DECISIONS, Conflict, FactorFeedback, ReviewError, ReviewInput
+from openeis.store import Store
+from openeis.web import auth, charts, service
+from openeis.web.app import HERE, Caller, CsrfFailed, get_store, page_caller
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=HERE / "templates")
+LOGIN_COOKIE = "openeis_login"  # double-submit token protecting the sign-in form itself
+
+# Which pages each role sees in the navigation (the policy still decides each request).
+NAV = [
+    ("/queue", "Flag queue", {Role.ADMINISTRATOR, Role.REVIEWER, Role.ANALYST, Role.OFFICER}),
+    ("/models", "Models", {Role.ADMINISTRATOR, Role.ANALYST, Role.AUDITOR}),
+    ("/audit", "Bias audit", {Role.ADMINISTRATOR, Role.ANALYST, Role.AUDITOR}),
+    ("/access-log", "Access log", {Role.ADMINISTRATOR, Role.AUDITOR}),
+    ("/transparency", "Transparency", {Role.ADMINISTRATOR, Role.ANALYST, Role.AUDITOR}),
+]
+HOME = {Role.AUDITOR: "/audit", Role.ANALYST: "/models"}
+
+
+def render(request: Request, name: str, caller: Caller | None, http_status: int = 200, **context) -> HTMLResponse:
+    nav = [(href, label) for href, label, roles in NAV if caller and caller.user.role in roles]
+    return templates.TemplateResponse(request, name, {
+        "caller": caller, "nav": nav, "csrf": caller.session.csrf_token if caller and caller.session else "",
+        "path": request.url.path, **context}, status_code=http_status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(request, "error.html", {
+        "caller": None, "nav": [], "csrf": "", "path": request.url.path, "status": status,
+        "message": message}, status_code=status)
+
+
+def _check_csrf(caller: Caller, sent: str) -> None:
+    if not auth.csrf_matches(caller.session, sent):
+        raise CsrfFailed()
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: never an open redirect to another host.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+CallerDep = Annotated[Caller, Depends(page_caller)]
+
+
+# -- sign in and out --------------------------------------------------------------------
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/", failed: bool = False):
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, next=_safe_next(next), login_token=token, failed=failed)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.app.state.secure_cookies, max_age=3600)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, store: StoreDep, name: Annotated[str, Form()], password: Annotated[str, Form()],
+          login_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
+    cookie = request.cookies.get(LOGIN_COOKIE) or ""
+    if not login_token or not secrets.compare_digest(cookie, login_token):
+        return error_page(request, 403, "the sign-in form expired or was not sent from this site: try again")
+    user = check_password(store, name, password)
+    if user is None:
+        return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next), safe='')}", status_code=303)
+    secret, _ = auth.start_session(store, user)
+    target = _safe_next(next)
+    if target == "/":
+        target = HOME.get(user.role, "/queue")
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(auth.SESSION_COOKIE, secret, httponly=True, samesite="lax",
+                        secure=request.app.state.secure_cookies, max_age=auth.SESSION_HOURS * 3600)
+    response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, store: StoreDep, caller: CallerDep, csrf_token: Annotated[str, Form()] = ""):
+    _check_csrf(caller, csrf_token)
+    auth.end_session(store, request.cookies.get(auth.SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home(caller: CallerDep):
+    return RedirectResponse(HOME.get(caller.user.role, "/queue"), status_code=303)
+
+
+# -- the review queue and a flag ----------------------------------------------------------
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, store: StoreDep, caller: CallerDep, as_of: str | None = None,
+          status: str = "open", source: str | None = None, assigned: str | None = None,
+          sort: str = "rank", descending: bool = False, done: str | None = None):
+    statuses = {"open": service.QUEUE_STATUSES, "new": ("new",), "in_review": ("in_review",),
+                "decided": ("decided",), "all": ()}.get(status, service.QUEUE_STATUSES)
+    chosen = date.fromisoformat(as_of) if as_of else None
+    result = service.list_flags(store, request.app.state.key, caller.actor, chosen, statuses,
+                                source or None, assigned or None, sort, descending)
+    return render(request, "queue.html", caller, queue=result, status=status, source=source or "",
+                  assigned=assigned or "", sort=sort, descending=descending, done=done,
+                  sorts=list(service.SORTS))
+
+
+@router.get("/flags/{flag_id}", response_class=HTMLResponse)
+def flag_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep, problem: str | None = None):
+    flag = service.get_flag(store, request.app.state.key, caller.actor, flag_id)
+    factors = flag["explanation"].get("factors", [])
+    may_review = caller.user.role in (Role.REVIEWER, Role.ADMINISTRATOR)
+    return render(request, "flag.html", caller, flag=flag, factors=factors, decisions=DECISIONS,
+                  peer_chart=charts.peer_comparison(factors) if factors else None,
+                  may_review=may_review, problem=problem,
+                  assignees=service.assignable_users(store, flag["unit"]) if may_review else [])
+
+
+@router.post("/flags/{flag_id}/assign")
+def assign_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep,
+                assigned_to: Annotated[str, Form()], version: Annotated[int, Form()],
+                csrf_token: Annotated[str, Form()] = ""):
+    _check_csrf(caller, csrf_token)
+    try:
+        service.assign_flag(store, request.app.state.key, caller.actor, flag_id, assigned_to, version)
+    except (Conflict, ValueError) as error:
+        return RedirectResponse(f"/flags/{quote(flag_id)}?problem={quote(str(error))}", status_code=303)
+    return RedirectResponse(f"/flags/{quote(flag_id)}", status_code=303)
+
+
+@router.post("/flags/{flag_id}/review")
+async def review_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep):
+    """The review form: the decision, a required rationale, agree/disagree per factor, the
+    intervention and a follow-up date. (Async only to read the form, whose factor fields are
+    named after the flag's factors; the work runs in the thread pool like every other page.)"""
+    form = dict((await request.form()).items())
+    return await run_in_threadpool(_review, request, flag_id, store, caller, form)
+
+
+def _review(request: Request, flag_id: str, store: Store, caller: Caller, form: dict):
+    _check_csrf(caller, str(form.get("csrf_token", "")))
+    feedback = [FactorFeedback(name.removeprefix("factor:"), value == "agree",
+                               str(form.get(f"note:{name.removeprefix('factor:')}", "")).strip())
+                for name, value in form.items() if name.startswith("factor:")]
+    follow_up = str(form.get("follow_up_on", "")).strip()
+    try:
+        review = ReviewInput(str(form.get("decision", "")), str(form.get("rationale", "")), feedback,
+                             str(form.get("intervention", "")) or None,
+                             date.fromisoformat(follow_up) if follow_up else None)
+        version = int(str(form.get("version", "0")))
+    except ValueError:
+        return RedirectResponse(f"/flags/{quote(flag_id)}?problem={quote('the follow-up date is not a date')}",
+                                status_code=303)
+    try:
+        service.review_flag(store, request.app.state.key, caller.actor, flag_id, review, version)
+    except (Conflict, ReviewError) as error:
+        flag = service.get_flag(store, request.app.state.key, caller.actor, flag_id)
+        factors = flag["explanation"].get("factors", [])
+        return render(request, "flag.html", caller, http_status=409 if isinstance(error, Conflict) else 422,
+                      flag=flag, factors=factors, decisions=DECISIONS,
+                      peer_chart=charts.peer_comparison(factors) if factors else None,
+                      may_review=True, problem=str(error), submitted=form,
+                      assignees=service.assignable_users(store, flag["unit"]))
+    return RedirectResponse(f"/queue?done={quote(flag_id)}", status_code=303)
+
+
+# -- the officer profile ------------------------------------------------------------------
+
+@router.get("/officers/{officer}", response_class=HTMLResponse)
+def officer_page(request: Request, officer: str, store: StoreDep, caller: CallerDep):
+    profile = service.officer_profile(store, request.app.state.key, caller.actor, officer)
+    latest = next((f for f in profile["flags"] if f["explanation"].get("factors")), None)
+    factors = latest["explanation"]["factors"] if latest else []
+    return render(request, "officer.html", caller, profile=profile, latest=latest, factors=factors,
+                  history_chart=charts.score_history(profile["score_history"]) if profile["score_history"] else None,
+                  peer_chart=charts.peer_comparison(factors) if factors else None)
+
+
+# -- models, audits, access log, transparency -----------------------------------------------
+
+def _backtest_rows(result: dict) -> list[dict]:
+    rows = []
+    for entry in result.get("dates", []):
+        models = entry.get("models", {})
+        selected = models.get(entry.get("selected"), {})
+        if "precision_at_capacity" in selected:
+            rows.append({"as_of": entry["as_of"], "method": "selected model",
+                         "precision": selected["precision_at_capacity"]})
+        prior = models.get("prior_complaints_5y", {})
+        if "precision_at_capacity" in prior:
+            rows.append({"as_of": entry["as_of"], "method": "prior complaints (5 years)",
+                         "precision": prior["precision_at_capacity"]})
+        if entry.get("rule", {}).get("precision") is not None:
+            rows.append({"as_of": entry["as_of"], "method": "department rule",
+                         "precision": entry["rule"]["precision"]})
+    return rows
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(request: Request, store: StoreDep, caller: CallerDep):
+    key = request.app.state.key
+    found = service.models(store, key, caller.actor)
+    tests = service.backtests(store, key, caller.actor)
+    for test in tests:
+        rows = _backtest_rows(test["result"])
+        test["rows"] = rows
+        test["chart"] = charts.backtest_precision(rows) if rows else None
+    return render(request, "models.html", caller, models=found, backtests=tests)
+
+
+@router.get("/models/{model_id}", response_class=HTMLResponse)
+def model_page(request: Request, model_id: str, store: StoreDep, caller: CallerDep, problem: str | None = None,
+               done: str | None = None):
+    model = service.model_detail(store, request.app.state.key, caller.actor, model_id)
+    return render(request, "model.html", caller, model=model, problem=problem, done=done,
+                  may_promote=caller.user.role in (Role.ADMINISTRATOR, Role.ANALYST),
+                  may_override=caller.user.role is Role.ADMINISTRATOR)
+
+
+@router.post("/models/{model_id}/promote")
+def promote_page(request: Request, model_id: str, store: StoreDep, caller: CallerDep,
+                 csrf_token: Annotated[str, Form()] = "", to: Annotated[str, Form()] = "",
+                 override_gate: Annotated[bool, Form()] = False, rationale: Annotated[str, Form()] = ""):
+    from openeis.models.jobs import GateRefused
+    from openeis.models.registry import RegistryError
+
+    _check_csrf(caller, csrf_token)
+    try:
+        result = service.promote_model(store, request.app.state.config, request.app.state.key, caller.actor,
+                                       model_id, to or None, override_gate, rationale or None)
+    except (GateRefused, RegistryError) as error:
+        return RedirectResponse(f"/models/{quote(model_id)}?problem={quote(str(error))}", status_code=303)
+    note = f"now {result['status']}" + (f" ({result['gate']})" if result["gate"] else "")
+    return RedirectResponse(f"/models/{quote(model_id)}?done={quote(note)}", status_code=303)
+
+
+def _audit_view(audit: dict) -> dict:
+    """Flag-rate and FPR rows with intervals, per characteristic and group, for charts and tables."""
+    rows = []
+    for attribute in audit["result"].get("attributes", []):
+        for group in attribute.get("groups", []):
+            metrics = group.get("metrics", {})
+            rows.append({"characteristic": attribute["attribute"], "group": group["group"],
+                         "officers": group.get("officers"), "flags": group.get("flags"),
+                         "positives": group.get("positives"),
+                         "flag_rate": metrics.get("flag_rate", {}), "fpr": metrics.get("fpr", {})})
+    flag_rows = [{"characteristic": r["characteristic"], "group": r["group"], **r["flag_rate"]}
+                 for r in rows if r["flag_rate"]]
+    return {"rows": rows, "chart": charts.group_rates(flag_rows, "Flag rate", "Flag rate by group") if flag_rows else None}
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, store: StoreDep, caller: CallerDep, audit_id: str | None = None):
+    found = service.audits(store, request.app.state.key, caller.actor)
+    chosen = next((a for a in found if a["audit_id"] == audit_id), found[0] if found else None)
+    return render(request, "audit.html", caller, audits=found, audit=chosen,
+                  view=_audit_view(chosen) if chosen else None)
+
+
+@router.get("/access-log", response_class=HTMLResponse)
+def access_log_page(request: Request, store: StoreDep, caller: CallerDep, before: int | None = None,
+                    outcome: str | None = None, verify: bool = False):
+    key = request.app.state.key
+    check = service.verify_access_log(store, key, caller.actor) if verify else None
+    page = service.access_log_entries(store, key, caller.actor, 100, before, outcome or None)
+    return render(request, "access_log.html", caller, page=page, check=check, outcome=outcome or "")
+
+
+@router.get("/transparency", response_class=HTMLResponse)
+def transparency_page(request: Request, store: StoreDep, caller: CallerDep):
+    record = service.transparency(store, request.app.state.config, request.app.state.key, caller.actor)
+    return render(request, "transparency.html", caller, record=record)
