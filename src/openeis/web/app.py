@@ -29,9 +29,10 @@ from openeis.web.stores import StoreProvider
 HERE = Path(__file__).parent
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Charts render with Vega's expression interpreter, so no script needs eval; everything is
-# served from this origin (forces run air-gapped).
+# served from this origin (forces run air-gapped). Vega's SVG renderer writes style
+# attributes, hence inline styles (not scripts) are allowed.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

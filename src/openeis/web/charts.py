@@ -53,7 +53,7 @@ def peer_comparison(factors: list[dict]) -> dict[str, Any]:
     spec["encoding"] = {
         "y": {"field": "factor", "type": "nominal", "title": None, "sort": None,
               "axis": {"labelLimit": 260}},
-        "x": {"field": "value", "type": "quantitative", "title": "Value"},
+        "x": {"field": "value", "type": "quantitative", "title": "Value", "axis": {"tickCount": 6}},
         "shape": {"field": "who", "type": "nominal", "title": None,
                   "scale": {"domain": ["This officer", "Peer median"], "range": ["circle", "square"]}},
         "color": {"field": "who", "type": "nominal", "title": None,
