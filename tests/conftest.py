@@ -26,8 +26,8 @@ def cli(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENEIS_KEY_FILE", raising=False)
     runner = CliRunner()
 
-    def run(*args: str, expect: int | None = 0):
-        result = runner.invoke(app, [str(a) for a in args])
+    def run(*args: str, expect: int | None = 0, input: str | None = None):
+        result = runner.invoke(app, [str(a) for a in args], input=input)
         if expect is not None and result.exit_code != expect:
             raise AssertionError(
                 f"openeis {' '.join(map(str, args))} exited {result.exit_code}, expected {expect}\n"
