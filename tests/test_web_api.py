@@ -203,3 +203,15 @@ def test_openapi_document_lists_every_endpoint(client):
                  "/api/models/{model_id}/promote", "/api/audits", "/api/access-log", "/api/access-log/verify",
                  "/api/transparency"):
         assert path in paths
+
+
+def test_the_queue_comes_a_page_at_a_time(client, world):
+    first = _call(client, world, "admin", "GET", "/api/flags?status=new&status=in_review&status=decided&limit=3").json()
+    second = _call(client, world, "admin", "GET",
+                   "/api/flags?status=new&status=in_review&status=decided&limit=3&offset=3").json()
+    assert first["total"] == second["total"] == len(world.flags_a) + len(world.flags_b)
+    assert len(first["flags"]) == 3 and first["offset"] == 0
+    ids = [f["flag_id"] for f in first["flags"] + second["flags"]]
+    assert len(set(ids)) == 6  # no overlap
+    entry = _last_entry(world)  # only the page that was read is logged as read
+    assert len(json.loads(entry.records)["officers"]) == 3

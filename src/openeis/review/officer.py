@@ -22,6 +22,19 @@ OUTCOME_TABLES = {"allegations": "complaint allegations", "use_of_force": "use-o
 OUTCOME_WINDOW_DAYS = 365
 
 
+def ensure_lookup_indexes(store: Store) -> list[str]:
+    """Indexes on the officer column of every table a profile reads, so that one officer's
+    records are found without scanning tens of millions of rows (150k officers: 1.3 s -> tens
+    of ms). Made when the web application starts rather than by a migration: ingest, which
+    does not need them, stays as fast as it was until a store is first served."""
+    made = []
+    for table, column in [(t, "officer_id") for t in TIMELINE_TABLES] + [("scores", "officer"), ("flags", "officer")]:
+        name = f"{table}_{column}_lookup"
+        store.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({column})")
+        made.append(name)
+    return made
+
+
 def _summary_columns(table) -> list[str]:
     """The columns that say what a record was (codes, units, flags, numbers): not its keys,
     its times or other pseudonyms (a pseudonym tells a reader nothing)."""
@@ -37,24 +50,27 @@ def _summary_columns(table) -> list[str]:
 
 
 def timeline(store: Store, officer: str, limit: int = TIMELINE_LIMIT) -> list[dict]:
-    """The officer's records, newest first: kind, record reference, when, and what."""
+    """The officer's records, newest first: kind, record reference, when, and what. One query
+    per table (each an index lookup on the officer), merged here."""
     tables = {t.name: t for t in TABLES}
-    parts, params = [], []
+    events = []
     for name in TIMELINE_TABLES:
         table = tables[name]
         columns = _summary_columns(table)
-        details = " || '; ' || ".join(
-            f"'{c}=' || coalesce(CAST({c} AS VARCHAR), '-')" for c in columns) or "''"
         decided = "decided_at" if any(c.name == "decided_at" for c in table.columns) else "NULL"
-        parts.append(f"SELECT '{name}' AS kind, CAST({table.key} AS VARCHAR) AS record, occurred_at, "
-                     f"recorded_at, CAST({decided} AS TIMESTAMP) AS decided_at, {details} AS details "
-                     f"FROM {name} WHERE officer_id = ?")
-        params.append(officer)
-    sql = " UNION ALL ".join(parts) + f" ORDER BY occurred_at DESC, kind, record LIMIT {int(limit)}"
-    return [{"kind": r[0], "record": r[1], "occurred_at": r[2].isoformat(timespec="minutes"),
-             "recorded_at": r[3].isoformat(timespec="minutes") if r[3] else None,
-             "decided_at": r[4].isoformat(timespec="minutes") if r[4] else None,
-             "details": r[5]} for r in store.query(sql, params)]
+        select = ", ".join([table.key, "occurred_at", "recorded_at", decided, *columns])
+        # No ORDER BY here: with one, DuckDB scans the table instead of using the index.
+        for row in store.query(f"SELECT {select} FROM {name} WHERE officer_id = ?", [officer]):
+            details = "; ".join(f"{c}={'-' if v is None else str(v).lower() if isinstance(v, bool) else v}"
+                                for c, v in zip(columns, row[4:]))
+            events.append({"kind": name, "record": str(row[0]), "occurred_at": row[1],
+                           "recorded_at": row[2], "decided_at": row[3], "details": details})
+    events.sort(key=lambda e: (e["kind"], e["record"]))
+    events.sort(key=lambda e: e["occurred_at"], reverse=True)  # stable: ties stay by kind, record
+    for event in events[:limit]:
+        for when in ("occurred_at", "recorded_at", "decided_at"):
+            event[when] = event[when].isoformat(timespec="minutes") if event[when] else None
+    return events[:limit]
 
 
 def score_history(store: Store, officer: str) -> list[dict]:

@@ -17,13 +17,16 @@ def officer_unit(store: Store, officer: str, on: date) -> str | None:
     )
 
 
-def flag_units(store: Store, as_of: date | None = None) -> dict[str, str | None]:
-    """flag_id -> the flagged officer's unit on the flag's date, for every flag (of a date)."""
-    where = "WHERE f.as_of = ?" if as_of else ""
+def flag_units(store: Store, as_of: date) -> dict[str, str | None]:
+    """flag_id -> the flagged officer's unit on `as_of`, for every flag of that date. One join
+    (the latest posting started by the end of the day wins), not a lookup per flag."""
+    end_of_day = datetime.combine(as_of, time.max)
     rows = store.query(
-        "SELECT f.flag_id, (SELECT p.unit_id FROM postings p WHERE p.officer_id = f.officer "
-        "AND p.occurred_at < f.as_of + INTERVAL '1 day' AND (p.ends_at IS NULL OR p.ends_at >= f.as_of + INTERVAL '1 day') "
-        "ORDER BY p.occurred_at DESC, p.posting_id LIMIT 1) FROM flags f " + where,
-        [as_of] if as_of else [],
-    )
-    return dict(rows)
+        "SELECT f.flag_id, p.unit_id, p.occurred_at, p.posting_id FROM flags f "
+        "JOIN postings p ON p.officer_id = f.officer WHERE f.as_of = ? AND p.occurred_at <= ? "
+        "AND (p.ends_at IS NULL OR p.ends_at > ?)", [as_of, end_of_day, end_of_day])
+    latest: dict[str, tuple] = {}
+    for flag_id, unit, started, posting in rows:
+        if flag_id not in latest or (started, posting) > latest[flag_id][1:]:
+            latest[flag_id] = (unit, started, posting)
+    return {flag_id: value[0] for flag_id, value in latest.items()}

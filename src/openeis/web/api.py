@@ -51,6 +51,9 @@ class FlagDetail(Flag):
 class FlagQueue(BaseModel):
     as_of: date | None
     dates: list[date]
+    total: int = Field(description="Flags matching, in your scope, over all pages.")
+    offset: int
+    limit: int
     flags: list[Flag]
 
 
@@ -134,12 +137,15 @@ def list_flags(request: Request, store: StoreDep, caller: CallerDep,
                source: Literal["model", "rule", "detector"] | None = None,
                assigned: Literal["me", "unassigned"] | None = None,
                sort: Literal[tuple(service.SORTS)] = "rank",  # type: ignore[valid-type]
-               descending: bool = False):
-    """The review queue: flags of one as-of date (default the latest) in your scope. By default
-    only flags still to decide (new, in review)."""
+               descending: bool = False,
+               limit: Annotated[int, Query(ge=1, le=1000)] = service.PAGE_SIZE,
+               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
+    """The review queue: flags of one as-of date (default the latest) in your scope, a page at a
+    time (`limit`, `offset`; `total` says how many match). By default only flags still to
+    decide (new, in review)."""
     return service.list_flags(store, _key(request), caller.actor, as_of,
                               tuple(status) if status else service.QUEUE_STATUSES, source, assigned,
-                              sort, descending)
+                              sort, descending, limit, offset)
 
 
 @router.get("/flags/{flag_id}", response_model=FlagDetail, responses={**ERRORS, 404: {"description": "No such flag"}})

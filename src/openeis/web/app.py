@@ -113,6 +113,10 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
         lifespan=_lifespan,
     )
     app.state.stores = StoreProvider(store_url)
+    with app.state.stores.borrow() as store:
+        from openeis.review.officer import ensure_lookup_indexes
+
+        ensure_lookup_indexes(store)
     app.state.key = key
     app.state.config = config or OpenEISConfig()
     app.state.secure_cookies = secure_cookies

@@ -114,15 +114,20 @@ def home(caller: CallerDep):
 @router.get("/queue", response_class=HTMLResponse)
 def queue(request: Request, store: StoreDep, caller: CallerDep, as_of: str | None = None,
           status: str = "open", source: str | None = None, assigned: str | None = None,
-          sort: str = "rank", descending: bool = False, done: str | None = None):
+          sort: str = "rank", descending: bool = False, done: str | None = None, page: int = 1):
     statuses = {"open": service.QUEUE_STATUSES, "new": ("new",), "in_review": ("in_review",),
                 "decided": ("decided",), "all": ()}.get(status, service.QUEUE_STATUSES)
     chosen = date.fromisoformat(as_of) if as_of else None
+    page = max(1, page)
     result = service.list_flags(store, request.app.state.key, caller.actor, chosen, statuses,
-                                source or None, assigned or None, sort, descending)
+                                source or None, assigned or None, sort, descending,
+                                service.PAGE_SIZE, (page - 1) * service.PAGE_SIZE)
+    pages = max(1, -(-result["total"] // service.PAGE_SIZE))
+    filters = {"as_of": result["as_of"] or "", "status": status, "source": source or "",
+               "assigned": assigned or "", "sort": sort, "descending": "true" if descending else ""}
     return render(request, "queue.html", caller, queue=result, status=status, source=source or "",
                   assigned=assigned or "", sort=sort, descending=descending, done=done,
-                  sorts=list(service.SORTS))
+                  sorts=list(service.SORTS), page=page, pages=pages, filters=filters)
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from openeis.review.workflow import (DECISIONS, ReviewInput, assign, assignments
 from openeis.store import Store
 
 QUEUE_STATUSES = ("new", "in_review")  # decided flags leave the queue
+PAGE_SIZE = 100  # flags per queue page: a national force flags thousands on one date
 SORTS = {"rank": "score_rank", "score": "score", "officer": "officer", "status": "status",
          "source": "source", "as_of": "as_of"}
 
@@ -70,8 +71,12 @@ def flag_dates(store: Store) -> list[str]:
 
 def list_flags(store: Store, key: bytes, actor: Actor, as_of: date | None = None,
                statuses: tuple[str, ...] = QUEUE_STATUSES, source: str | None = None,
-               assigned: str | None = None, sort: str = "rank", descending: bool = False) -> dict:
-    """This period's flags in the actor's scope (the review queue)."""
+               assigned: str | None = None, sort: str = "rank", descending: bool = False,
+               limit: int = PAGE_SIZE, offset: int = 0) -> dict:
+    """This period's flags in the actor's scope (the review queue), one page of them.
+
+    Scope and filters are applied to the date's flags first (keys only), so that only the
+    page's flags are read in full and logged as read."""
     authorize(store, key, actor, Action.READ, Resource.FLAGS, purpose="review queue")
     dates = flag_dates(store)
     if as_of is None and dates:
@@ -85,26 +90,29 @@ def list_flags(store: Store, key: bytes, actor: Actor, as_of: date | None = None
         params.append(source)
     order = SORTS.get(sort, "score_rank")
     direction = "DESC" if descending else "ASC"
-    rows = store.query(f"SELECT {_FLAG_COLUMNS} FROM flags WHERE {' AND '.join(where)} "
+    keys = store.query(f"SELECT flag_id, officer FROM flags WHERE {' AND '.join(where)} "
                        f"ORDER BY {order} {direction} NULLS LAST, source, score_rank, officer", params)
-    units = flag_units(store, as_of) if as_of else {}
+    units = flag_units(store, as_of) if as_of and keys else {}
     owners = assignments(store)
+    kept = [flag_id for flag_id, officer in keys
+            if _in_scope(actor, officer, units.get(flag_id))
+            and not (assigned == "me" and owners.get(flag_id) != actor.name)
+            and not (assigned == "unassigned" and owners.get(flag_id))]
+    page = kept[offset:offset + limit]
     flags = []
-    for row in rows:
-        flag = _flag(row)
-        flag["unit"] = units.get(flag["flag_id"])
-        flag["assigned_to"] = owners.get(flag["flag_id"])
-        if not _in_scope(actor, flag["officer"], flag["unit"]):
-            continue
-        if assigned == "me" and flag["assigned_to"] != actor.name:
-            continue
-        if assigned == "unassigned" and flag["assigned_to"]:
-            continue
-        flags.append(flag)
+    if page:
+        rows = {r[0]: r for r in store.query(
+            f"SELECT {_FLAG_COLUMNS} FROM flags WHERE flag_id IN ({', '.join('?' for _ in page)})", page)}
+        for flag_id in page:
+            flag = _flag(rows[flag_id])
+            flag["unit"] = units.get(flag_id)
+            flag["assigned_to"] = owners.get(flag_id)
+            flags.append(flag)
     _log(store, key, actor, "read", Resource.FLAGS,
          {"as_of": as_of.isoformat() if as_of else None, "officers": [f["officer"] for f in flags]},
          "review queue")
-    return {"as_of": as_of.isoformat() if as_of else None, "dates": dates, "flags": flags}
+    return {"as_of": as_of.isoformat() if as_of else None, "dates": dates, "total": len(kept),
+            "offset": offset, "limit": limit, "flags": flags}
 
 
 def _load_flag(store: Store, flag_id: str) -> dict:
