@@ -17,14 +17,16 @@ def officer_unit(store: Store, officer: str, on: date) -> str | None:
     )
 
 
-def flag_units(store: Store, as_of: date) -> dict[str, str | None]:
-    """flag_id -> the flagged officer's unit on `as_of`, for every flag of that date. One join
-    (the latest posting started by the end of the day wins), not a lookup per flag."""
+def flag_units(store: Store, as_of: date, flag_ids: list[str] | None = None) -> dict[str, str | None]:
+    """flag_id -> the flagged officer's unit on `as_of`, for every flag of that date (or those
+    named). One join (the latest posting started by the end of the day wins), not a lookup
+    per flag."""
     end_of_day = datetime.combine(as_of, time.max)
+    only = f" AND f.flag_id IN ({', '.join('?' for _ in flag_ids)})" if flag_ids else ""
     rows = store.query(
         "SELECT f.flag_id, p.unit_id, p.occurred_at, p.posting_id FROM flags f "
         "JOIN postings p ON p.officer_id = f.officer WHERE f.as_of = ? AND p.occurred_at <= ? "
-        "AND (p.ends_at IS NULL OR p.ends_at > ?)", [as_of, end_of_day, end_of_day])
+        "AND (p.ends_at IS NULL OR p.ends_at > ?)" + only, [as_of, end_of_day, end_of_day, *(flag_ids or [])])
     latest: dict[str, tuple] = {}
     for flag_id, unit, started, posting in rows:
         if flag_id not in latest or (started, posting) > latest[flag_id][1:]:

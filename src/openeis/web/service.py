@@ -92,13 +92,17 @@ def list_flags(store: Store, key: bytes, actor: Actor, as_of: date | None = None
     direction = "DESC" if descending else "ASC"
     keys = store.query(f"SELECT flag_id, officer FROM flags WHERE {' AND '.join(where)} "
                        f"ORDER BY {order} {direction} NULLS LAST, source, score_rank, officer", params)
-    units = flag_units(store, as_of) if as_of and keys else {}
+    # Only a reviewer's view depends on every flag's unit; for the others, the page's will do.
+    scoped = actor.role is Role.REVIEWER
+    units = flag_units(store, as_of) if scoped and as_of and keys else {}
     owners = assignments(store)
     kept = [flag_id for flag_id, officer in keys
             if _in_scope(actor, officer, units.get(flag_id))
             and not (assigned == "me" and owners.get(flag_id) != actor.name)
             and not (assigned == "unassigned" and owners.get(flag_id))]
     page = kept[offset:offset + limit]
+    if page and not scoped:
+        units = flag_units(store, as_of, page)
     flags = []
     if page:
         rows = {r[0]: r for r in store.query(
