@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from openeis.review.workflow import DECISIONS, FactorFeedback, ReviewInput
@@ -162,8 +162,6 @@ def assign_flag(request: Request, flag_id: str, body: Assignment, store: StoreDe
     try:
         return service.assign_flag(store, _key(request), caller.actor, flag_id, body.assigned_to, body.version)
     except ValueError as error:
-        from fastapi import HTTPException
-
         raise HTTPException(422, str(error)) from None
 
 
@@ -209,8 +207,6 @@ def model_detail(request: Request, model_id: str, store: StoreDep, caller: Calle
 def promote(request: Request, model_id: str, body: Promotion, store: StoreDep, caller: CallerDep):
     """Promote a model; going live passes through the bias gate (an administrator may override
     with a written rationale; both are logged)."""
-    from fastapi import HTTPException
-
     from openeis.models.jobs import GateRefused
     from openeis.models.registry import RegistryError
 

@@ -13,13 +13,12 @@ from datetime import date, datetime, timezone
 
 from openeis.config import OpenEISConfig
 from openeis.governance import access_log
-from openeis.governance.policy import AccessDenied, Decision, authorize
+from openeis.governance.policy import authorize
 from openeis.governance.roles import Action, Actor, Resource, Role
-from openeis.governance.users import get_user, list_users
+from openeis.governance.users import list_users
 from openeis.review import officer as officer_records
 from openeis.review.scope import flag_units, officer_unit
-from openeis.review.workflow import (DECISIONS, ReviewInput, assign, assignments, record_review,
-                                     reviews)
+from openeis.review.workflow import ReviewInput, assign, assignments, record_review, reviews
 from openeis.store import Store
 
 QUEUE_STATUSES = ("new", "in_review")  # decided flags leave the queue
@@ -333,5 +332,3 @@ def transparency(store: Store, config: OpenEISConfig, key: bytes, actor: Actor) 
     _log(store, key, actor, "read", Resource.AGGREGATES, {"model_cards": len(cards)}, "transparency record")
     return result
 
-
-__all__ = ["AccessDenied", "Decision", "DECISIONS", "NotFound", "QUEUE_STATUSES", "get_user"]
