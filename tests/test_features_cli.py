@@ -1,4 +1,5 @@
-"""`openeis features`, `openeis labels` and `openeis splits` from the command line."""
+"""`openeis features`, `openeis labels` and `openeis splits` from the command line (on DuckDB
+and PostgreSQL: `any_store`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pyarrow.parquet as pq
 from handmade import write_force
 
 
-def test_features_command_writes_officer_as_of_rows(cli, tmp_path):
+def test_features_command_writes_officer_as_of_rows(cli, tmp_path, any_store):
     write_force(tmp_path / "force")
     cli("init")
     cli("ingest", "force")
@@ -26,7 +27,7 @@ def test_features_command_writes_officer_as_of_rows(cli, tmp_path):
     assert len(officers) == 3 and not officers & {"WX100001", "WX100002", "WX100003"}  # pseudonyms
 
 
-def test_labels_and_splits_commands(cli, tmp_path):
+def test_labels_and_splits_commands(cli, tmp_path, any_store):
     write_force(tmp_path / "force")
     cli("init")
     cli("ingest", "force")

@@ -341,21 +341,28 @@ def _build_sql(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list
         engine.query_to_parquet(store, batch_sql(p, dates, filt, config.network_years), part)
         parts.append(part)
     relation = engine.parquet_relation(parts)
-    step("features: peer comparison", len(batches), total)
-    peer_features, exposure = _peer_setup(config, p)
-    final = f"SELECT * FROM {relation} f"
-    if exposure:
-        stats = engine.query_arrow(
-            store, peer_stats_sql(relation, peer_features, exposure, config.peer_min_size))
-        peers = finish_peers(stats, peer_features)
-        engine.register(store, "_openeis_peers", peers)
-        select = ", ".join(f"q.{c}" for c in peers.column_names if c not in KEYS)
-        final = (f"SELECT f.*, {select} FROM {relation} f LEFT JOIN _openeis_peers q "
-                 "ON q.officer = f.officer AND q.as_of = f.as_of")
-    step("features: writing", len(batches) + 1, total)
-    engine.query_to_parquet(store, final, out)
-    if exposure:
-        store.unregister("_openeis_peers")
+    # The parts are files on this machine: a server or cluster engine cannot read them, so
+    # the rest runs on DuckDB here (the store's own engine on DuckDB).
+    local = store if engine.is_duckdb(store) else engine.local_store()
+    try:
+        step("features: peer comparison", len(batches), total)
+        peer_features, exposure = _peer_setup(config, p)
+        final = f"SELECT * FROM {relation} f"
+        if exposure:
+            stats = engine.query_arrow(
+                local, peer_stats_sql(relation, peer_features, exposure, config.peer_min_size))
+            peers = finish_peers(stats, peer_features)
+            engine.register(local, "_openeis_peers", peers)
+            select = ", ".join(f"q.{c}" for c in peers.column_names if c not in KEYS)
+            final = (f"SELECT f.*, {select} FROM {relation} f LEFT JOIN _openeis_peers q "
+                     "ON q.officer = f.officer AND q.as_of = f.as_of")
+        step("features: writing", len(batches) + 1, total)
+        engine.query_to_parquet(local, final, out)
+        if exposure:
+            local.unregister("_openeis_peers")
+    finally:
+        if local is not store:
+            local.close()
 
 
 def _build_client(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list[date],

@@ -15,13 +15,29 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import sqlglot
+from sqlglot import exp
 
 from openeis.store import Store
 
 
 def transpile(sql: str, dialect: str) -> str:
     """The DuckDB-dialect feature SQL in another dialect (postgres, spark, ...)."""
-    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))
+    trees = sqlglot.parse(sql, read="duckdb")
+    if dialect == "spark":
+        trees = [tree.transform(_spark_epoch) for tree in trees]
+    return ";\n".join(tree.sql(dialect=dialect) for tree in trees)
+
+
+def _spark_epoch(node: exp.Expression) -> exp.Expression:
+    """epoch(ts) as DuckDB means it: seconds with their fraction, as a DOUBLE. sqlglot's
+    Spark translation (UNIX_TIMESTAMP) drops the fraction, and a day number computed from
+    it (ceil_day) would move a record at 00:00:00.5 to the day before. TIMESTAMP here is
+    without time zone; as TIMESTAMP_LTZ in the session's UTC it is the same instant."""
+    if not isinstance(node, exp.TimeToUnix):
+        return node
+    micros = exp.Anonymous(this="unix_micros", expressions=[exp.cast(node.this, exp.DataType.build("TIMESTAMPLTZ"))])
+    return exp.Paren(this=exp.Div(this=exp.cast(micros, exp.DataType.build("DOUBLE")),
+                                  expression=exp.Literal.number("1000000.0")))
 
 
 def is_duckdb(store: Store) -> bool:
@@ -58,7 +74,7 @@ def query_to_parquet(store: Store, sql: str, path: Path) -> None:
         target = str(path).replace("'", "''")
         store.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
         return
-    pq.write_table(store.query_arrow(sql), path)
+    pq.write_table(query_arrow(store, sql), path)
 
 
 def parquet_relation(paths: list[Path]) -> str:
@@ -67,9 +83,21 @@ def parquet_relation(paths: list[Path]) -> str:
     return f"read_parquet([{quoted}])"
 
 
+def for_store(store: Store, sql: str) -> str:
+    """The DuckDB-dialect statement in the store's own dialect (unchanged on DuckDB)."""
+    return sql if store.dialect == "duckdb" else transpile(sql, store.dialect)
+
+
 def query_arrow(store: Store, sql: str) -> pa.Table:
-    """A query's result as Arrow."""
-    return store.query_arrow(sql)
+    """A query's result as Arrow, the query run by the store's engine in its dialect."""
+    return store.query_arrow(for_store(store, sql))
+
+
+def local_store() -> Store:
+    """An in-memory DuckDB in this process, for SQL over files on this machine."""
+    from openeis.store.duckdb_store import DuckDBStore
+
+    return DuckDBStore(":memory:")
 
 
 def register(store: Store, name: str, data: pa.Table) -> None:

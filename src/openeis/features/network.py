@@ -12,7 +12,9 @@ def network_sql(years: int, officer_filter: str | None) -> tuple[str, list[str]]
     Co-accused of officer A on D: distinct officers B with an allegation on a complaint on which
     A has one, both allegations existing on D, the complaint's conduct in the last N years.
     Their upheld rate: B's upheld allegations / B's allegations, both as known on D (findings
-    only from decided_at), averaged over the co-accused.
+    only from decided_at), averaged over the co-accused. Casts pin the types, so that every
+    engine gives the same (a DOUBLE rate, not PostgreSQL's NUMERIC; a BIGINT count, not
+    DuckDB's HUGEINT sum).
     """
     src = source("allegations")
     w = int(round(years * 365.25))
@@ -36,8 +38,8 @@ ost AS (SELECT o.other, o.idx,
         FROM others o JOIN st s ON s.officer = o.other AND s.vis_day <= o.day
         GROUP BY o.other, o.idx)
 SELECT np.officer, np.idx, count(*) AS {cols[0]},
-       avg(1.0 * ost.upheld / NULLIF(ost.known, 0)) AS {cols[1]},
-       sum(coalesce(ost.upheld, 0)) AS {cols[2]}
+       avg(CAST(ost.upheld AS DOUBLE) / NULLIF(ost.known, 0)) AS {cols[1]},
+       CAST(sum(coalesce(ost.upheld, 0)) AS BIGINT) AS {cols[2]}
 FROM np LEFT JOIN ost ON ost.other = np.other AND ost.idx = np.idx
 GROUP BY np.officer, np.idx
 )"""

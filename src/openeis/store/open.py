@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openeis.store.base import Store, StoreError
+from openeis.store.base import Store
 
 
 def open_store(url: str, read_only: bool = False) -> Store:
@@ -11,7 +11,9 @@ def open_store(url: str, read_only: bool = False) -> Store:
 
         return PostgresStore(url, read_only=read_only)
     if url.startswith("spark://"):
-        raise StoreError("Spark stores are not supported yet; use a DuckDB file path or a postgresql:// URL")
+        from openeis.store.spark_store import SparkStore
+
+        return SparkStore(url, read_only=True)
     from openeis.store.duckdb_store import DuckDBStore
 
     return DuckDBStore(url, read_only=read_only)
