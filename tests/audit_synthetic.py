@@ -56,11 +56,12 @@ def top_share(scores: np.ndarray, officers: np.ndarray, share: float) -> np.ndar
     return flags
 
 
-def ingested_force(directory: Path, seed: int, biases: list[str], officers: int, years: int):
+def ingested_force(directory: Path, seed: int, biases: list[str], officers: int, years: int,
+                   ethnicity_shares: tuple[float, ...] | None = None):
     """A migrated DuckDB store holding a synthetic force, ingested like real data."""
     inputs_dir = directory / "input"
     generate_force(SynthOptions(officers=officers, years=years, seed=seed, access_months=0,
-                                biases=biases), inputs_dir)
+                                biases=biases, ethnicity_shares=ethnicity_shares), inputs_dir)
     store = open_store(str(directory / "openeis.duckdb"))
     store.migrate()
     ingest_canonical(store, inputs_dir, Pseudonymiser(bytes(range(32))))
@@ -99,11 +100,49 @@ def fit_and_score(store, train_date: date, test_dates: list[date],
 
 def scored_force(directory: Path, seed: int, biases: list[str], officers: int, years: int,
                  train_date: date, test_dates: list[date], config: AuditConfig,
-                 flag_share: float = 0.05) -> ScoredForce:
-    store = ingested_force(directory, seed, biases, officers, years)
+                 flag_share: float = 0.05, ethnicity_shares: tuple[float, ...] | None = None) -> ScoredForce:
+    store = ingested_force(directory, seed, biases, officers, years, ethnicity_shares)
     try:
         scored, matrix, inputs = fit_and_score(store, train_date, test_dates, flag_share)
         rows = build_audit_rows(store, scored, config, label=LABEL)
         return ScoredForce(rows, matrix, inputs)
+    finally:
+        store.close()
+
+
+# The tables the label and the audit rows read; the rest of a synthetic force (duty, overtime,
+# absences, look-ups...) is generated but not ingested by `label_rows`, which keeps a force of
+# thousands of officers to seconds.
+LABEL_TABLES = {"officers", "units", "postings", "complaints", "complainants", "allegations",
+                "officer_characteristics"}
+
+
+def label_rows(directory: Path, seed: int, biases: list[str], officers: int, years: int,
+               test_dates: list[date], config: AuditConfig, ethnicity_shares: tuple[float, ...] | None = None,
+               flag_share: float = 0.05) -> pd.DataFrame:
+    """Audit rows for the label-bias check without a model: the label on each test date, and
+    flags for the top `flag_share` by allegations known before the date (the prior-count
+    baseline), so the rows have the shape a model's would."""
+    inputs_dir = directory / "input"
+    generate_force(SynthOptions(officers=officers, years=years, seed=seed, access_months=0, biases=biases,
+                                ethnicity_shares=ethnicity_shares), inputs_dir)
+    for path in inputs_dir.iterdir():
+        if path.is_file() and path.name.split(".")[0] not in LABEL_TABLES:
+            path.unlink()
+    store = open_store(str(directory / "openeis.duckdb"))
+    try:
+        store.migrate()
+        ingest_canonical(store, inputs_dir, Pseudonymiser(bytes(range(32))))
+        labels = compute_labels(store, test_dates, [LABEL]).to_pandas()
+        labels["as_of"] = pd.to_datetime(labels["as_of"]).dt.date
+        scored = []
+        for day in test_dates:
+            prior = store.query_arrow("SELECT officer_id AS officer, count(*) AS prior FROM allegations "
+                                      "WHERE recorded_at < ? GROUP BY 1", [day]).to_pandas()
+            part = labels[labels["as_of"] == day].merge(prior, on="officer", how="left").fillna({"prior": 0})
+            part["score"] = part["prior"].to_numpy(dtype=float)
+            part["flag"] = top_share(part["score"].to_numpy(), part["officer"].to_numpy(), flag_share)
+            scored.append(part[["officer", "as_of", "score", "flag", LABEL]])
+        return build_audit_rows(store, pd.concat(scored, ignore_index=True), config, label=LABEL)
     finally:
         store.close()

@@ -75,5 +75,6 @@ def test_upheld_bias_shows_in_the_label_rate(tmp_path_factory):
         # Not a pass, and not hidden: at about 300 officers per group a 1.5x upheld bias
         # moves B's label rate by about 1.4 on some 60-90 positives over three dates, too
         # few for a verdict that also keeps false alarms at 5% (docs/audit.md, "Power").
-        pytest.xfail(f"label-bias warning on B in {detected}/20 seeds; the 90% target needs about "
-                     "three times the officers per group (docs/audit.md)")
+        pytest.xfail(f"label-bias warning on B in {detected}/20 seeds at about 300 officers per group; "
+                     "tests/test_audit_power.py meets the 90% target with about 4,500 per group "
+                     "(docs/audit.md)")

@@ -55,6 +55,18 @@ class SynthOptions(BaseModel):
     min_anomaly_officers: int = Field(
         3, ge=0, le=1000, description="At least this many officers per anomaly kind."
     )
+    ethnicity_shares: tuple[float, float, float, float] | None = Field(
+        None,
+        description="Shares of the synthetic ethnic groups A, B, C, D in the roster (default "
+        "0.70, 0.15, 0.10, 0.05); e.g. balanced groups for an audit's power study.",
+    )
+
+    @field_validator("ethnicity_shares")
+    @classmethod
+    def _shares(cls, value):
+        if value is not None and (min(value) < 0 or sum(value) <= 0):
+            raise ValueError("ethnicity_shares: non-negative, not all zero")
+        return value
 
     @field_validator("biases", mode="before")
     @classmethod

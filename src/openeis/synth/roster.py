@@ -201,7 +201,7 @@ def build_roster(ctx: Context) -> Roster:
     access = lognormal_mean_one(rng, ACCESS_INTENSITY_SIGMA, n)
 
     rng = ctx.rng("characteristics")
-    ethnicity = categorical(rng, ETHNIC_SHARES, n)
+    ethnicity = categorical(rng, ctx.options.ethnicity_shares or ETHNIC_SHARES, n)
     gender = categorical(rng, GENDER_SHARES, n)
     disability = np.where(rng.random(n) < DISABILITY_SHARE, 0, 1).astype(np.int16)
     religion = np.where(
