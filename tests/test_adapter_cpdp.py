@@ -213,3 +213,33 @@ def test_real_chicago_copy(tmp_path):
     ids = profiles["UID"] | complaints["cr_id"]
     assert len(names) > 30 and len(ids) > 200
     assert_absent(store_path, ids, names)
+
+
+def test_subject_injury_comes_from_trr_subjects_when_present(tmp_path, cpdp_dir):
+    """The full release has TRR-subjects (the cut copy does not): subject injury is read from it
+    when present (any injured subject of the report), and left unknown when absent."""
+    def injured(store_name: str) -> tuple[dict, str]:
+        store = new_store(tmp_path / store_name)
+        try:
+            report = ingest_format(store, cpdp_dir, pseudonymiser(), format="cpdp")
+            rows = dict(store.query(
+                "SELECT force_type, subject_injured FROM use_of_force ORDER BY force_type"))
+        finally:
+            store.close()
+        return rows, "\n".join(report.notes)
+
+    rows, notes = injured("without.duckdb")
+    assert rows == {"firearm_discharged": None, "taser_discharged": None, "taser_drawn": None}
+    assert "Source trr_subjects (TRR-subjects_*.csv) is optional and was not found" in notes
+
+    # Made-up subjects in the release's layout: report 5001 (the firearm) has two subjects, one
+    # injured; 5002 (taser drawn) one, not injured; 5004 (taser discharged) has no subject row.
+    (cpdp_dir / "TRR-subjects_2004-2016_2016-09.csv").write_text(
+        "trr_id,subject_ID,gender,race,age,birth_year,armed,injured,alleged_injury,trr_date\n"
+        "5001,1,MALE,,31,1975,Yes,No,No,2006-01-17\n"
+        "5001,2,MALE,,27,1979,No,Yes,Yes,2006-01-17\n"
+        "5002,3,FEMALE,,40,1967,No,No,No,2007-03-02\n"
+    )
+    rows, notes = injured("with.duckdb")
+    assert rows == {"firearm_discharged": True, "taser_drawn": False, "taser_discharged": None}
+    assert "optional and was not found" not in notes

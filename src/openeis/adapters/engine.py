@@ -158,6 +158,8 @@ class Engine:
         """SQL for a source column: `column` of the table's source, or `alias.column` of a join."""
         if scope is not None:  # inside a rollup: only its own source
             columns = self.sources[scope].columns
+            if not columns and self.mapping.sources[scope].optional:
+                return "NULL"  # an optional source that is absent: the rollup finds nothing
             if name not in columns:
                 raise self.mapping.error(where, f"column {name!r} not in {self.sources[scope].path.name} "
                                          f"(columns: {', '.join(columns)})")
