@@ -344,6 +344,11 @@ def judge(audits: list[AttributeAudit], replicates: dict, config: AuditConfig) -
             elif (value < low or value > high) and (v_low > 1 or v_high < 1):
                 verdict, reason = OUTSIDE, (f"ratio {value:.2f} is outside the band and its {level:.2%} interval "
                                             f"[{v_low:.2f}, {v_high:.2f}] (allowing for {size} comparisons) excludes 1")
+            elif value < low or value > high:
+                # Name the interval the verdict used: the wider one, allowing for the comparisons.
+                verdict, reason = INSUFFICIENT, (f"ratio {value:.2f} is outside the band but its {level:.2%} interval "
+                                                 f"[{v_low:.2f}, {v_high:.2f}] (allowing for {size} comparisons) "
+                                                 "includes 1: too little data to say it differs")
             else:
                 verdict, reason = INSUFFICIENT, (f"the {config.confidence:.0%} interval "
                                                  f"[{row['ratio_low']:.2f}, {row['ratio_high']:.2f}] is too wide to say "
