@@ -18,6 +18,7 @@ import yaml
 from openeis.governance.retention import RetentionRule, default_rules
 from openeis.governance.transparency_config import TransparencyConfig
 from openeis.audit.config import AuditConfig
+from openeis.detectors.config import DetectorsConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from openeis.features.definitions import FeaturesConfig, LabelsConfig, SplitsConfig
@@ -78,6 +79,7 @@ class OpenEISConfig(Section):
     flags: FlagsConfig = Field(default_factory=FlagsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     transparency: TransparencyConfig = Field(default_factory=TransparencyConfig)
+    detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
 
 
 class ConfigFileError(Exception):

@@ -2,7 +2,8 @@
 
 It grows with the project: synthetic force -> embedded store -> validated, pseudonymised
 ingest (run twice, to show that re-running changes nothing) -> features and labels as of
-several dates -> governance (subject access, retention dry run, access log check).
+several dates -> models and flags -> integrity detectors next to the model's flags ->
+governance (subject access, retention dry run, access log check).
 """
 
 from __future__ import annotations
@@ -110,7 +111,12 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         _models_step(store, key, demo_actor, directory, end_year, console)
         timings["models"] = time.perf_counter() - started
 
-        console.rule("7. governance")
+        console.rule("7. integrity detectors next to the model's flags")
+        started = time.perf_counter()
+        _detectors_step(store, key, demo_actor, inputs / "ground_truth", directory, console)
+        timings["detectors"] = time.perf_counter() - started
+
+        console.rule("8. governance")
         officer = store.scalar("SELECT officer_id FROM allegations ORDER BY officer_id LIMIT 1")
         export = collect(store, officer)
         sar_json, _ = write_export(export, directory / "subject-access", "demo")
@@ -133,6 +139,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
     console.print(f"input files:  {inputs}")
     console.print(f"features:     {directory / 'features.parquet'}")
     console.print(f"backtest:     {directory / 'backtest.html'} (and .json)")
+    console.print(f"detectors:    {directory / 'detectors.json'}")
     console.print(f"try:          openeis status --store {store_path}")
     console.print(f"              openeis log verify --store {store_path}")
     console.print("A flag from OpenEIS is a prompt for a human reviewer, never a verdict.")
@@ -208,3 +215,56 @@ def _models_step(store, key, actor, directory: Path, end_year: int, console: Con
         for sentence in f.explanation["sentences"]:
             console.print(f"      - {sentence}", highlight=False, markup=False)
     console.print("A flag is a prompt for a supervisor's conversation, never a verdict.")
+
+
+def _detectors_step(store, key, actor, truth_dir: Path, directory: Path, console: Console) -> None:
+    """Run every detector as of the latest data date (the model's scoring date), put the hits
+    in the review queue, and show them beside the model's flags and against the planted truth."""
+    import json
+
+    from openeis.detectors import run_detectors, write_flags
+    from openeis.detectors.evaluate import evaluate
+    from openeis.flags.store import read_flags
+    from openeis.models.data import latest_data_date
+
+    as_of = latest_data_date(store)
+    from openeis.config import OpenEISConfig
+
+    run = run_detectors(store, OpenEISConfig().detectors, as_of)
+    written = write_flags(store, run)
+    access_log.append(store, key, actor, "read", "source_records",
+                      records={"as_of": as_of.isoformat(), "hits": len(run.hits)}, purpose="demo detectors")
+    (directory / "detectors.json").write_text(json.dumps(run.as_dict(), indent=1, default=str))
+    truth = {r["detector"]: r for r in evaluate(run, truth_dir, Pseudonymiser(key))}
+    model_flagged = {f["officer"] for f in read_flags(store, as_of) if f["source"] == "model"}
+    table = RichTable(title=f"detector hits as of {as_of} ({len(run.officers):,} officers examined, "
+                      f"{run.period.start} to {as_of})")
+    for heading in ("detector", "prompt", "hits", "also flagged by the model", "planted found",
+                    "false positives on clean officers"):
+        table.add_column(heading)
+    for r in run.results:
+        hit = {h.officer for h in r.hits}
+        t = truth[r.name]
+        table.add_row(r.name, run.config.settings(r.name).prompt_kind, str(len(hit)),
+                      str(len(hit & model_flagged)), f"{t['found']} of {t['planted']}",
+                      f"{t['false_positives']} of {t['clean_officers']:,}")
+    console.print(table)
+    detector_officers = {h.officer for h in run.hits}
+    if model_flagged:
+        console.print(f"{len(detector_officers)} officers with a detector hit, {len(model_flagged)} with a "
+                      f"model flag, {len(detector_officers & model_flagged)} with both: the detectors look "
+                      "for integrity patterns the complaint-risk model is not built to see.")
+    else:
+        console.print(f"{len(detector_officers)} officers with a detector hit; no model flags on {as_of} "
+                      "(the models step needs 6 years of records).")
+    console.print(f"{written['written']} detector flags are in the review queue (source `detector`), "
+                  "each with its reasons and the records behind it.")
+    shown = set()
+    for h in run.hits:
+        if h.detector in shown or len(shown) == 3:
+            continue
+        shown.add(h.detector)
+        console.print(f"  {h.detector} ({h.prompt_kind} prompt), officer {h.officer[:12]}…, "
+                      f"{h.evidence_total} records behind it:", highlight=False)
+        for sentence in h.sentences:
+            console.print(f"      - {sentence}", highlight=False, markup=False)
