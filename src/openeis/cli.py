@@ -50,7 +50,7 @@ errors = Console(stderr=True)
 
 StoreOption = Annotated[
     str,
-    typer.Option("--store", envvar="OPENEIS_STORE", help="Store: a DuckDB file path or a postgresql:// URL."),
+    typer.Option("--store", envvar="OPENEIS_STORE", help="Store: a DuckDB file path or a postgresql:// URL (spark:// warehouses: features from Python, docs/scale.md)."),
 ]
 ConfigOption = Annotated[
     Optional[str],
@@ -101,10 +101,15 @@ def cli_actor() -> Actor:
 
 
 def require_feature_engine(opened: Store) -> None:
-    """Features (and so models and scoring) run on DuckDB for now."""
-    if opened.dialect != "duckdb":
-        raise Refused("features on PostgreSQL: not yet; see issue 9 (use a DuckDB store for "
-                      "features, models and scoring)")
+    """Features (and so models and scoring) run on DuckDB and PostgreSQL stores. A Spark
+    warehouse runs feature and label SQL through the Python API only: the commands also
+    write the access log (and models, scores) to the store, which a Parquet warehouse
+    cannot hold (docs/scale.md)."""
+    if opened.dialect == "spark":
+        raise Refused("spark:// stores are read-only warehouses: `openeis` commands write the access log "
+                      "to the store; run them on the DuckDB or PostgreSQL store the warehouse was written "
+                      "from, or build features on Spark with openeis.features.build_features "
+                      "(see docs/scale.md)")
 
 
 def _require_store(store: str) -> None:
@@ -146,6 +151,8 @@ def _open(store_url: str, must_exist: bool = True) -> Iterator[Store]:
     try:
         if must_exist and store.schema_version() == 0:
             raise Refused(f"{store_url} is not an OpenEIS store: run `openeis init` first")
+        if must_exist:
+            store.migrate()  # a store made by an older version gains the newer tables
         yield store
     finally:
         store.close()
@@ -635,7 +642,13 @@ def config_docs() -> None:
     print(config_markdown(), end="")
 
 
-import openeis.cli_models  # noqa: E402,F401  (registers train, backtest, models, score, monitor)
-
 if __name__ == "__main__":
-    main()
+    # `python -m openeis.cli`: run the imported module's app, where every command is
+    # registered; importing the command modules from here would load this file twice.
+    from openeis.cli import main as module_main
+
+    module_main()
+else:
+    import openeis.cli_models  # noqa: E402,F401  (registers train, backtest, models, score, monitor)
+    import openeis.cli_detect  # noqa: E402,F401  (registers detect)
+    import openeis.cli_web  # noqa: E402,F401  (registers serve and users)
