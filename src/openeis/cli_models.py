@@ -106,7 +106,7 @@ def backtest(
     """For each test date: train on the earlier as-of dates (only what was known on the test
     date), score the cohort, and compare models, the threshold rules and the prior-count ranking."""
     from openeis.features import parse_as_of
-    from openeis.models.backtest import run_backtest
+    from openeis.models.backtest import run_backtest, save_backtest
     from openeis.models.report import backtest_html
 
     settings = _config(config)
@@ -125,7 +125,7 @@ def backtest(
             raise Refused(str(error)) from None
         access_log.append(opened, key, cli_actor(), "read", "features",
                           records={"as_of": [str(d) for d in dates], "label": name}, purpose="backtest")
-        save_backtest(opened, result)
+        save_backtest(opened, result)  # for the web application's models page
     _write_json(json_out, result)
     if report:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -134,20 +134,6 @@ def backtest(
     for skipped in result["skipped_dates"]:
         errors.print(f"warning: {skipped} skipped: too few training dates before it in the split plan")
     console.print(f"wrote {json_out}" + (f" and {report}" if report else ""))
-
-
-def save_backtest(opened, result: dict) -> str:
-    """Keep the result in the store too, for the web application's models page."""
-    import hashlib
-    from datetime import datetime, timezone
-
-    text = json.dumps(result, default=_json_default, sort_keys=True)
-    backtest_id = "b-" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    with opened.transaction():
-        opened.execute("DELETE FROM backtests WHERE backtest_id = ?", [backtest_id])
-        opened.execute("INSERT INTO backtests VALUES (?, ?, ?, ?)",
-                       [backtest_id, result["label"], datetime.now(timezone.utc).replace(tzinfo=None), text])
-    return backtest_id
 
 
 def _fmt(value) -> str:

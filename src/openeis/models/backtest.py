@@ -188,3 +188,26 @@ def verdicts(entries: list[dict]) -> dict:
         out[name] = verdict
         out[name.replace("selected_beats", "dates_selected_beats")] = f"{wins}/{n}"
     return out
+
+
+def save_backtest(store: Store, result: dict) -> str:
+    """Keep a backtest's result in the store (table backtests), where the web application's
+    models page charts it. The id is a digest of the result: saving it twice keeps one copy."""
+    import hashlib
+    import json
+    from datetime import datetime, timezone
+
+    def plain(value):
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):
+            return value.item()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    text = json.dumps(result, default=plain, sort_keys=True)
+    backtest_id = "b-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    with store.transaction():
+        store.execute("DELETE FROM backtests WHERE backtest_id = ?", [backtest_id])
+        store.execute("INSERT INTO backtests VALUES (?, ?, ?, ?)",
+                      [backtest_id, result["label"], datetime.now(timezone.utc).replace(tzinfo=None), text])
+    return backtest_id
