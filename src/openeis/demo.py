@@ -131,6 +131,9 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
                       + ", ".join(f"{o.rule.table} {o.rows}" for o in due))
         console.rule("9. the web application")
         accounts = _web_accounts(store, key, demo_actor, directory)
+        names = [line.split("\t")[0] + " (" + line.split("\t")[1] + ")" for line in accounts.read_text().splitlines()[1:]]
+        console.print(f"accounts for the browser: {', '.join(names)}; passwords in {accounts}")
+        console.print(f"see the flags, detector hits, models, audit and access log: openeis serve --store {store_path}")
         console.print(str(access_log.verify(store, key)))
     finally:
         store.close()

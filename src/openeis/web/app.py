@@ -167,6 +167,11 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
 
     from openeis.web import api, pages
 
+    # Loaded now rather than on the first request that needs them (the model code pulls in
+    # scikit-learn and LightGBM: seconds), so that no reviewer waits for an import.
+    import openeis.governance.transparency  # noqa: F401
+    import openeis.models.jobs  # noqa: F401
+
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
