@@ -18,8 +18,20 @@ memory; `--in-memory` loads it whole first (pandas, float64), as a single-force 
 does today. Prints rows, seconds and peak resident memory (ru_maxrss) as one JSON line. The
 values imitate feature columns: mostly small counts, many zeros, some continuous.
 
-The other stages of issue 9's pipeline benchmark (ingest, 36-date features, backtest,
-score and explain, audit at 2k/35k/150k officers) are not written yet.
+`pipeline`: issue 9's stages for one force size, each in its own process so that the peak
+resident memory (wait4's ru_maxrss) is the stage's own: `openeis init` + `openeis ingest` of
+the synthetic force's canonical CSVs (seed 1, as bench_ingest.py); the features for the last
+36 monthly as-of dates; a backtest on 3 yearly test dates (12, 24, 36 months before the last
+month; split plan quarterly over the 8 years before it); train and register a model on the
+dates before the last month; score the whole cohort on the last month with explanations of
+the flags (`openeis score`); the bias audit (`openeis audit`, default date). One JSON line
+per stage and run: seconds of the work, wall seconds of the process (with imports), peak
+memory, the 1-minute load average before and after. A stage whose memory passes
+--max-rss-gib is killed and reported as failed with the size it reached.
+
+    .venv/bin/python benchmarks/bench_pipeline.py pipeline --officers 2000 --runs 3
+    .venv/bin/python benchmarks/bench_pipeline.py pipeline --officers 150000 \
+        --stages train,score --train-dates 4 --store-from /tmp/openeis-bench/store-150000x10.duckdb
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ import json
 import resource
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +188,193 @@ def bench_engines(args) -> None:
         features(f"spark://{args.spark}?warehouse={work / f'warehouse-{args.officers}'}", "spark")
 
 
+# ---------------------------------------------------------------------------------------------
+# `pipeline`: issue 9's stages for one force size, each in its own process (peak memory per stage)
+
+STAGES = ("ingest", "features", "backtest", "train", "score", "audit")
+
+
+def pipeline_config(last: date, train_dates: int):
+    """The benchmark's settings: a quarterly split plan over the 8 years before the last month
+    (so each yearly test date has training dates whose 12-month label window has closed),
+    at most `train_dates` training dates per model (0: all), otherwise the defaults."""
+    from openeis.config import OpenEISConfig
+    from openeis.features.dates import add_months
+
+    config = OpenEISConfig()
+    config.splits.start = add_months(last, -96).isoformat()
+    config.splits.end = last.isoformat()
+    config.splits.frequency_months = 3
+    config.splits.max_train_dates = train_dates
+    return config
+
+
+def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, train_dates: int) -> dict:
+    """One stage in this process (called in a child process by `pipeline`): seconds and details."""
+    from openeis.features import build_features
+    from openeis.features.dates import add_months
+    from openeis.models import data
+    from openeis.store import open_store
+
+    store = open_store(store_url)
+    try:
+        latest = data.latest_data_date(store)
+        last = date(latest.year, latest.month, 1)
+        config = pipeline_config(last, train_dates)
+        label = config.labels.default
+        marks: list[float] = []
+
+        def progress(*_):
+            marks.append(time.perf_counter())
+
+        started = time.perf_counter()
+        if name == "features":
+            as_of = [add_months(last, -k) for k in range(dates)][::-1]
+            summary = build_features(store, as_of, work / "features.parquet", config.features)
+            out = {"as_of_dates": len(as_of), "rows": summary["rows"]}
+        elif name == "backtest":
+            from openeis.models.backtest import run_backtest
+
+            # yearly test dates whose label window has closed: last-12, last-24, ... months
+            test_dates = [add_months(last, -12 * k) for k in range(tests, 0, -1)]
+            report, _ = run_backtest(store, config, test_dates, label)
+            out = {"test_dates": [d["as_of"] for d in report["dates"]],
+                   "train_rows": [d["train_rows"] for d in report["dates"]],
+                   "train_dates_per_test": [len(d["train_dates"]) for d in report["dates"]],
+                   "selected": [d["selected"] for d in report["dates"]]}
+        elif name == "train":
+            from openeis.governance.roles import Actor, Role
+            from openeis.models.jobs import train_and_register
+
+            entry = train_and_register(store, config, last, label, Actor("cli:bench", Role.ADMINISTRATOR))
+            out = {"model_id": entry.model_id, "train_dates": len(data.training_dates(config, last, label))}
+        elif name == "score":
+            from openeis.flags.score import score
+
+            run = score(store, config, as_of=last, label=label, progress=progress)
+            summary = run.as_dict()
+            out = {"as_of": summary["as_of"], "cohort": run.cohort, "model_flags": summary["model_flags"],
+                   "rule_flags": summary["rule_flags"],
+                   # the last progress step of the feature build: the rest is scoring, explaining, writing
+                   "features_part_seconds": round(marks[-1] - started, 1) if marks else None}
+        elif name == "audit":
+            from openeis.models.audit_job import audit_model
+
+            audit = audit_model(store, config)
+            out = {"as_of": audit.as_of.isoformat(), "rows": int(len(audit.rows)),
+                   "gate_allowed": bool(audit.gate.allowed)}
+        else:
+            raise ValueError(f"unknown stage {name!r}")
+        return {"seconds": round(time.perf_counter() - started, 1), **out}
+    finally:
+        store.close()
+
+
+def watched(command: list[str], max_rss_gib: float) -> dict:
+    """Run a child process; its wall time, peak resident memory (wait4's ru_maxrss: the child's
+    own) and exit code. Killed if its resident memory passes max_rss_gib (so that a stage that
+    would not fit reports the size it reached instead of pushing the shared machine into swap)."""
+    import os
+    import signal
+    import subprocess
+
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    limit_kib, killed, rss = max_rss_gib * 2**20, False, 0.0
+    out_lines: list[str] = []
+    import threading
+
+    # drain the pipes while polling so that a chatty child never blocks on a full pipe
+    err_lines: list[str] = []
+    readers = [threading.Thread(target=lambda s=s, acc=acc: acc.extend(s), daemon=True)
+               for s, acc in ((child.stdout, out_lines), (child.stderr, err_lines))]
+    for r in readers:
+        r.start()
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        rss = max(rss, _rss_kib(child.pid))
+        if rss > limit_kib and not killed:
+            os.kill(child.pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.2)
+    for r in readers:
+        r.join()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    result = {"wall_seconds": round(time.perf_counter() - started, 1),
+              "peak_rss_gib": round(max(usage.ru_maxrss, rss) / 2**20, 2),
+              "exit_code": child.returncode, "stdout": "".join(out_lines), "stderr": "".join(err_lines)}
+    if killed:
+        result["killed_above_gib"] = max_rss_gib
+    return result
+
+
+def _rss_kib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def bench_pipeline(args) -> None:
+    import os
+    import shutil
+    import sys
+
+    from openeis.store import open_store
+    from openeis.synth import SynthOptions, generate_force
+
+    stages = args.stages.split(",")
+    work = Path(args.work or f"/tmp/pipeline-{args.officers}")
+    data_dir = Path(args.data or f"/tmp/pipeline-data/force-{args.officers}x{args.years}")
+    if "ingest" in stages and not (data_dir / "officers.csv").exists():
+        generate_force(SynthOptions(officers=args.officers, years=args.years, seed=1), data_dir)
+    openeis = str(Path(sys.executable).parent / "openeis")
+    for run in range(1, args.runs + 1):
+        store_path = work / "store.duckdb"
+        if "ingest" in stages or args.store_from:
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        if args.store_from and "ingest" not in stages:
+            # a store loaded earlier (e.g. by bench_features): copied so that the stages' writes
+            # (models, scores, flags, audits) leave the original as it was
+            shutil.copyfile(args.store_from, store_path)
+            store = open_store(str(store_path))
+            store.migrate()
+            store.close()
+        for stage in stages:
+            load_before = os.getloadavg()[0]
+            if stage == "ingest":
+                key = work / "bench.key"
+                init = watched([openeis, "init", "--store", str(store_path), "--key-file", str(key)],
+                               args.max_rss_gib)
+                result = watched([openeis, "ingest", str(data_dir), "--store", str(store_path),
+                                  "--key-file", str(key)], args.max_rss_gib)
+                result["wall_seconds"] = round(result["wall_seconds"] + init["wall_seconds"], 1)
+                detail = {"seconds": result["wall_seconds"]}
+            else:
+                result = watched([sys.executable, __file__, "stage", stage, "--store", str(store_path),
+                                  "--work", str(work), "--dates", str(args.dates), "--tests", str(args.tests),
+                                  "--train-dates", str(args.train_dates)], args.max_rss_gib)
+                lines = result["stdout"].strip().splitlines()
+                detail = json.loads(lines[-1]) if result["exit_code"] == 0 and lines else {}
+            line = {"officers": args.officers, "run": run, "stage": stage, **detail,
+                    "wall_seconds": result["wall_seconds"], "peak_rss_gib": result["peak_rss_gib"],
+                    "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+            if result["exit_code"] != 0:
+                line["failed"] = {"exit_code": result["exit_code"],
+                                  "killed_above_gib": result.get("killed_above_gib"),
+                                  "stderr_tail": result["stderr"].strip().splitlines()[-3:]}
+            print(json.dumps(line), flush=True)
+            if result["exit_code"] != 0 and stage in ("ingest", "train"):
+                break  # the later stages need this one
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="stage", required=True)
@@ -190,9 +390,37 @@ def main() -> None:
     engines.add_argument("--postgres", help="URL of an empty PostgreSQL database")
     engines.add_argument("--spark", help="Spark master, e.g. local[2]")
     engines.add_argument("--work", default="/tmp/openeis-bench-engines")
+    pipeline = sub.add_parser("pipeline", help="issue 9's stages for one force size: time and peak memory each")
+    pipeline.add_argument("--officers", type=int, default=2000)
+    pipeline.add_argument("--years", type=int, default=10)
+    pipeline.add_argument("--dates", type=int, default=36, help="monthly as-of dates of the features stage")
+    pipeline.add_argument("--tests", type=int, default=3, help="yearly test dates of the backtest")
+    pipeline.add_argument("--train-dates", type=int, default=0,
+                          help="at most this many (quarterly) training dates per model (0: all)")
+    pipeline.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, of {', '.join(STAGES)}")
+    pipeline.add_argument("--runs", type=int, default=1)
+    pipeline.add_argument("--max-rss-gib", type=float, default=8.0, help="kill a stage above this")
+    pipeline.add_argument("--work", help="default /tmp/pipeline-OFFICERS")
+    pipeline.add_argument("--data", help="canonical CSVs (default /tmp/pipeline-data/force-OFFICERSxYEARS, "
+                          "generated with seed 1 if missing)")
+    pipeline.add_argument("--store-from", help="without the ingest stage: a loaded DuckDB store to copy")
+    stage = sub.add_parser("stage", help="(internal) one pipeline stage in this process")
+    stage.add_argument("name", choices=STAGES[1:])
+    stage.add_argument("--store", required=True)
+    stage.add_argument("--work", required=True)
+    stage.add_argument("--dates", type=int, default=36)
+    stage.add_argument("--tests", type=int, default=3)
+    stage.add_argument("--train-dates", type=int, default=0)
     args = parser.parse_args()
     if args.stage == "engines":
         bench_engines(args)
+        return
+    if args.stage == "pipeline":
+        bench_pipeline(args)
+        return
+    if args.stage == "stage":
+        print(json.dumps(run_stage(args.name, args.store, Path(args.work), args.dates, args.tests,
+                                   args.train_dates)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "matrix.parquet"
