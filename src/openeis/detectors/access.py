@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from openeis.detectors.base import Context, Result
 from openeis.detectors.hits import Hit, day, evidence, plural
-from openeis.detectors.peer_hits import peer_measures, with_peer_exposure, workload_sentence
+from openeis.detectors.peer_hits import peer_result, with_peer_exposure
 from openeis.detectors.period import COHORT
 from openeis.detectors.stats import bh_adjusted, leave_one_out, peer_count_test, repeat_p
 
@@ -96,29 +96,14 @@ def _expected_by_unit(months: pd.DataFrame, count: str, min_officers: int) -> pd
 def _peer_hits(ctx: Context, stats: pd.DataFrame, name: str, count: str, min_count: int,
                describe, condition: str) -> Result:
     cfg = ctx.config
-    s = ctx.settings(name)
     if stats.empty:
         return Result(name, "peer_fdr", 0, [])
     tested = peer_count_test(stats[["officer", "peer_group", count, "lookups", f"expected_{count}"]],
                              count, "lookups", cfg.fdr, min_count, cfg.workload_share,
                              expected=stats[f"expected_{count}"].to_numpy())
     tested = with_peer_exposure(tested, "lookups")
-    hit_rows = tested[tested["hit"]]
-    records = _access_ids(ctx, list(hit_rows["officer"]), condition)
-    hits = []
-    for _, row in hit_rows.iterrows():
-        sentences = [describe(row),
-                     f"Beyond chance across all officers tested (false-discovery rate {cfg.fdr:g})."]
-        note = workload_sentence(row, "look-ups made", "lookups")
-        if note:
-            sentences.append(note)
-        ids = records.get(row["officer"], [])
-        hits.append(Hit(row["officer"], name, s.prompt_kind, sentences,
-                        evidence(ids, "system_access", cfg.max_evidence), len(ids),
-                        peer_measures(row, count, "lookups")))
-    cleared = int((tested["raw_hit"] & ~tested["hit"]).sum())
-    return Result(name, "peer_fdr", len(tested), hits,
-                  {"workload_cleared": cleared, "mostly_workload": int(hit_rows["mostly_workload"].sum())})
+    return peer_result(ctx, name, tested, lambda officers: _access_ids(ctx, officers, condition), describe,
+                       count, "lookups", "look-ups made", "system_access")
 
 
 def without_case_reference(ctx: Context, stats: pd.DataFrame) -> Result:

@@ -39,10 +39,7 @@ def during_absence(ctx: Context, name: str) -> Result:
                         evidence(sorted(claims), "overtime_claims", limit)
                         + evidence(sorted(absences), "absences", limit),
                         n + len(absences), {"claims": n, "hours_claimed": float(hours or 0)}))
-    tested = ctx.store.scalar(
-        f"SELECT count(DISTINCT c.officer_id) FROM overtime_claims c JOIN {COHORT} k "
-        f"ON k.officer = c.officer_id WHERE {where}", params)
-    return Result(name, "rule", int(tested or 0), hits)
+    return Result(name, "rule", _claimants(ctx), hits)
 
 
 def overlapping(ctx: Context) -> Result:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+
+from openeis.detectors.base import Context, Result
+from openeis.detectors.hits import Hit, evidence
 
 
 def workload_sentence(row, what_exposure: str, exposure_col: str) -> str | None:
@@ -27,3 +32,29 @@ def peer_measures(row, count: str, exposure: str) -> dict:
             "peer_mean": round(float(row["peer_mean"]), 3), "peers": int(row["peers"]),
             "peer_group": row["peer_group"], "p": float(row["p"]), "q": float(row["q"]),
             "workload_share": round(float(row["workload"]), 3)}
+
+
+def peer_result(ctx: Context, name: str, tested: pd.DataFrame, records_for: Callable[[list], dict],
+                describe: Callable[[object], str], count: str, exposure: str, what_exposure: str,
+                table: str) -> Result:
+    """The Result of a peer test (`peer_count_test` rows with the peers' exposure): a hit per
+    row it marked, with `describe(row)`, the false-discovery sentence, the workload note when
+    it applies and the evidence `records_for(officers)` finds in `table`; and how many raw hits
+    the exposure adjustment cleared."""
+    cfg = ctx.config
+    prompt_kind = ctx.settings(name).prompt_kind
+    hit_rows = tested[tested["hit"]]
+    records = records_for(list(hit_rows["officer"]))
+    hits = []
+    for _, row in hit_rows.iterrows():
+        sentences = [describe(row),
+                     f"Beyond chance across all officers tested (false-discovery rate {cfg.fdr:g})."]
+        note = workload_sentence(row, what_exposure, exposure)
+        if note:
+            sentences.append(note)
+        ids = records.get(row["officer"], [])
+        hits.append(Hit(row["officer"], name, prompt_kind, sentences,
+                        evidence(ids, table, cfg.max_evidence), len(ids), peer_measures(row, count, exposure)))
+    cleared = int((tested["raw_hit"] & ~tested["hit"]).sum())
+    return Result(name, "peer_fdr", len(tested), hits,
+                  {"workload_cleared": cleared, "mostly_workload": int(hit_rows["mostly_workload"].sum())})

@@ -6,10 +6,9 @@ Benjamini-Hochberg across every officer tested."""
 
 from __future__ import annotations
 
-
 from openeis.detectors.base import Context, Result
-from openeis.detectors.hits import Hit, evidence, plural
-from openeis.detectors.peer_hits import peer_measures, with_peer_exposure, workload_sentence
+from openeis.detectors.hits import plural
+from openeis.detectors.peer_hits import peer_result, with_peer_exposure
 from openeis.detectors.period import COHORT
 from openeis.detectors.stats import peer_count_test
 
@@ -37,25 +36,15 @@ def premium_day_swaps(ctx: Context) -> Result:
         return Result(name, "peer_fdr", 0, [])
     tested = peer_count_test(frame, "premium", "shifts", cfg.fdr, s.min_swaps, cfg.workload_share)
     tested = with_peer_exposure(tested, "shifts")
-    hit_rows = tested[tested["hit"]]
-    records = _swap_ids(ctx, list(hit_rows["officer"]))
-    hits = []
-    for _, row in hit_rows.iterrows():
-        sentences = [f"{plural(int(row['premium']), 'shift swap')} onto premium-rate days in the period, "
-                     f"where {row['shifts']:,.0f} shifts worked at the rate of peers in {row['peer_group']} "
-                     f"({int(row['peers'])} officers) would give about {row['expected']:.1f}; the peer "
-                     f"average is {row['peer_mean']:.1f}.",
-                     f"Beyond chance across all officers tested (false-discovery rate {cfg.fdr:g})."]
-        note = workload_sentence(row, "shifts worked", "shifts")
-        if note:
-            sentences.append(note)
-        ids = records.get(row["officer"], [])
-        hits.append(Hit(row["officer"], name, s.prompt_kind, sentences,
-                        evidence(ids, "shift_swaps", cfg.max_evidence), len(ids),
-                        peer_measures(row, "premium", "shifts")))
-    cleared = int((tested["raw_hit"] & ~tested["hit"]).sum())
-    return Result(name, "peer_fdr", len(tested), hits,
-                  {"workload_cleared": cleared, "mostly_workload": int(hit_rows["mostly_workload"].sum())})
+
+    def describe(row) -> str:
+        return (f"{plural(int(row['premium']), 'shift swap')} onto premium-rate days in the period, "
+                f"where {row['shifts']:,.0f} shifts worked at the rate of peers in {row['peer_group']} "
+                f"({int(row['peers'])} officers) would give about {row['expected']:.1f}; the peer "
+                f"average is {row['peer_mean']:.1f}.")
+
+    return peer_result(ctx, name, tested, lambda officers: _swap_ids(ctx, officers), describe,
+                       "premium", "shifts", "shifts worked", "shift_swaps")
 
 
 def _swap_ids(ctx: Context, officers: list[str]) -> dict[str, list[str]]:
