@@ -15,6 +15,7 @@ from openeis.cli import (ConfigOption, DEFAULT_STORE, KeyFileOption, Refused, St
                          _open, _progress, _read_key, app, cli_actor, command, console, errors,
                          require_feature_engine)
 from openeis.governance import access_log
+from openeis.json_values import json_default
 
 models_app = typer.Typer(help="The model registry: list, show, promote, retire.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
@@ -31,17 +32,9 @@ def _date(text: str | None, what: str) -> date | None:
         raise Refused(f"{what}: not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _json_default(value):
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def _write_json(path: Path, payload) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
+    path.write_text(json.dumps(payload, indent=1, default=json_default) + "\n")
 
 
 @command(app)
@@ -71,7 +64,7 @@ def train(
                           records={"model_id": entry.model_id, "train_rows": entry.metrics["train_rows"]},
                           purpose="train")
     if as_json:
-        print(json.dumps(entry.as_dict(), indent=1, default=_json_default))
+        print(json.dumps(entry.as_dict(), indent=1, default=json_default))
         return
     selection = entry.metrics["selection"]
     console.print(f"registered {entry.model_id} ({entry.candidate}) as a candidate: label {entry.label}, "
@@ -167,7 +160,7 @@ def models_list(
     with _open(store) as opened:
         entries = registry.list_models(opened, label)
     if as_json:
-        print(json.dumps([e.as_dict() for e in entries], indent=1, default=_json_default))
+        print(json.dumps([e.as_dict() for e in entries], indent=1, default=json_default))
         return
     table = RichTable(title="model registry")
     for heading in ("model", "status", "label", "candidate", "trained as of", "created", "code"):
@@ -192,7 +185,7 @@ def models_show(
         except registry.RegistryError as error:
             raise Refused(str(error)) from None
         payload = entry.as_dict() | {"history": registry.events(opened, model_id)}
-    print(json.dumps(payload, indent=1, default=_json_default))
+    print(json.dumps(payload, indent=1, default=json_default))
 
 
 @command(models_app, "promote")
@@ -276,7 +269,7 @@ def score(
     if run.warning:
         errors.print(f"warning: {run.warning}", soft_wrap=True)
     if as_json:
-        print(json.dumps(run.as_dict(), indent=1, default=_json_default))
+        print(json.dumps(run.as_dict(), indent=1, default=json_default))
         return
     _print_flags(run)
 

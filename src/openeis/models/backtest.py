@@ -197,14 +197,9 @@ def save_backtest(store: Store, result: dict) -> str:
     import json
     from datetime import datetime, timezone
 
-    def plain(value):
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        if hasattr(value, "item"):
-            return value.item()
-        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    from openeis.json_values import json_default
 
-    text = json.dumps(result, default=plain, sort_keys=True)
+    text = json.dumps(result, default=json_default, sort_keys=True)
     backtest_id = "b-" + hashlib.sha256(text.encode()).hexdigest()[:16]
     with store.transaction():
         store.execute("DELETE FROM backtests WHERE backtest_id = ?", [backtest_id])
