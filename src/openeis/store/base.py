@@ -106,8 +106,8 @@ class Store(ABC):
     def workspace(self) -> Iterator[Store]:
         """Where a batch is pseudonymised and validated before it is written: the only
         place raw identifiers and the key are used. An in-process engine is its own
-        workspace; a server engine gives an in-memory DuckDB in this process instead, so
-        that neither ever reaches the server."""
+        workspace; a server engine gives `local_workspace()` instead, so that neither ever
+        reaches the server."""
         yield self
 
     @contextmanager
@@ -170,6 +170,18 @@ class Store(ABC):
     def set_meta(self, name: str, value: str) -> None:
         self.execute("DELETE FROM store_meta WHERE name = ?", [name])
         self.execute("INSERT INTO store_meta VALUES (?, ?)", [name, value])
+
+
+@contextmanager
+def local_workspace() -> Iterator[Store]:
+    """An in-memory DuckDB in this process: the workspace of engines that are not in-process."""
+    from openeis.store.duckdb_store import DuckDBStore
+
+    work = DuckDBStore(":memory:")
+    try:
+        yield work
+    finally:
+        work.close()
 
 
 def split_sql(script: str) -> list[str]:

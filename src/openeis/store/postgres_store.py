@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 from psycopg.adapt import Loader
 from psycopg.pq import TransactionStatus
 
-from openeis.store.base import Store, StoreError
+from openeis.store.base import Store, StoreError, local_workspace
 
 # PostgreSQL type OIDs -> Arrow types for results read through CSV.
 ARROW_TYPES = {
@@ -265,15 +265,8 @@ class PostgresStore(Store):
             raise StoreError(f"lock({name!r}) outside a transaction would be released at once")
         self.connection.execute("SELECT pg_advisory_xact_lock(%s)", [advisory_key(name)])
 
-    @contextmanager
-    def workspace(self) -> Iterator[Store]:
-        from openeis.store.duckdb_store import DuckDBStore
-
-        work = DuckDBStore(":memory:")
-        try:
-            yield work
-        finally:
-            work.close()
+    def workspace(self) -> AbstractContextManager[Store]:
+        return local_workspace()
 
     # -- catalogue ----------------------------------------------------------------------
 

@@ -24,15 +24,15 @@ What differs from the other stores, and why:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
-from openeis.store.base import Store, StoreError
+from openeis.store.base import Store, StoreError, local_workspace
 
 # Settings for every session we start: small shuffles (a force is not big data for one
 # machine), no UI, UTC, timestamps without time zone.
@@ -156,15 +156,8 @@ class SparkStore(Store):
         (its schema_migrations table); write it again to bring it up to date."""
         return []
 
-    @contextmanager
-    def workspace(self) -> Iterator[Store]:
-        from openeis.store.duckdb_store import DuckDBStore
-
-        work = DuckDBStore(":memory:")
-        try:
-            yield work
-        finally:
-            work.close()
+    def workspace(self) -> AbstractContextManager[Store]:
+        return local_workspace()
 
     def table_exists(self, qualified_name: str) -> bool:
         return qualified_name.rpartition(".")[2] in self._views
