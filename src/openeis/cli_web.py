@@ -29,6 +29,22 @@ def _password_from_stdin() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+def _change_account(store: str, key: bytes, change, records: dict, purpose: str):
+    """Run `change(store)` and its access-log entry in one transaction; a refused change
+    (AccountError) becomes the command's one-line error."""
+    from openeis.governance.users import AccountError
+
+    with _open(store) as opened:
+        try:
+            with opened.transaction():
+                result = change(opened)
+                access_log.append(opened, key, cli_actor(), "change", "users", records=records,
+                                  purpose=purpose, own_transaction=False)
+        except AccountError as error:
+            raise Refused(str(error)) from None
+    return result
+
+
 @command(users_app, "add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name (sign-in name).")],
@@ -41,19 +57,12 @@ def users_add(
 ) -> None:
     """Create an account; the password is read from standard input (never an argument, which
     would land in the shell history and the process list)."""
-    from openeis.governance.users import AccountError, add_user
+    from openeis.governance.users import add_user
 
     key = _read_key(store, key_file, _config(config))
     password = _password_from_stdin()
-    with _open(store) as opened:
-        try:
-            with opened.transaction():
-                user = add_user(opened, name, role, password, scope or [], officer)
-                access_log.append(opened, key, cli_actor(), "change", "users",
-                                  records={"user": name, "role": role.value, "scope": sorted(scope or [])},
-                                  purpose="add a user", own_transaction=False)
-        except AccountError as error:
-            raise Refused(str(error)) from None
+    user = _change_account(store, key, lambda opened: add_user(opened, name, role, password, scope or [], officer),
+                           {"user": name, "role": role.value, "scope": sorted(scope or [])}, "add a user")
     scope_text = f", scope {', '.join(sorted(user.scope_units))}" if user.scope_units else ""
     console.print(f"user {user.name} added ({user.role.value}{scope_text})")
 
@@ -73,18 +82,11 @@ def users_list(store: StoreOption = DEFAULT_STORE) -> None:
 
 
 def _set_disabled(name: str, disabled: bool, store: str, key_file, config) -> None:
-    from openeis.governance.users import AccountError, set_disabled
+    from openeis.governance.users import set_disabled
 
     key = _read_key(store, key_file, _config(config))
-    with _open(store) as opened:
-        try:
-            with opened.transaction():
-                set_disabled(opened, name, disabled)
-                access_log.append(opened, key, cli_actor(), "change", "users",
-                                  records={"user": name, "disabled": disabled},
-                                  purpose="disable a user" if disabled else "enable a user", own_transaction=False)
-        except AccountError as error:
-            raise Refused(str(error)) from None
+    _change_account(store, key, lambda opened: set_disabled(opened, name, disabled),
+                    {"user": name, "disabled": disabled}, "disable a user" if disabled else "enable a user")
     console.print(f"user {name} {'disabled (sessions and tokens ended)' if disabled else 'enabled'}")
 
 
@@ -105,18 +107,12 @@ def users_enable(name: Annotated[str, typer.Argument()], store: StoreOption = DE
 def users_password(name: Annotated[str, typer.Argument()], store: StoreOption = DEFAULT_STORE,
                    key_file: KeyFileOption = None, config: ConfigOption = None) -> None:
     """Set a new password (read from standard input); signs the user out everywhere."""
-    from openeis.governance.users import AccountError, set_password
+    from openeis.governance.users import set_password
 
     key = _read_key(store, key_file, _config(config))
     password = _password_from_stdin()
-    with _open(store) as opened:
-        try:
-            with opened.transaction():
-                set_password(opened, name, password)
-                access_log.append(opened, key, cli_actor(), "change", "users", records={"user": name},
-                                  purpose="set a password", own_transaction=False)
-        except AccountError as error:
-            raise Refused(str(error)) from None
+    _change_account(store, key, lambda opened: set_password(opened, name, password), {"user": name},
+                    "set a password")
     console.print(f"password of {name} changed")
 
 
