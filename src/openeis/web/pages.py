@@ -132,12 +132,18 @@ def queue(request: Request, store: StoreDep, caller: CallerDep, as_of: str | Non
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
 def flag_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep, problem: str | None = None):
+    return _flag_view(request, store, caller, flag_id, problem)
+
+
+def _flag_view(request: Request, store: Store, caller: Caller, flag_id: str, problem: str | None,
+               submitted: dict | None = None, http_status: int = 200) -> HTMLResponse:
+    """The flag page; after a refused review, again with the reason and what was typed."""
     flag = service.get_flag(store, request.app.state.key, caller.actor, flag_id)
     factors = flag["explanation"].get("factors", [])
     may_review = caller.user.role in (Role.REVIEWER, Role.ADMINISTRATOR)
-    return render(request, "flag.html", caller, flag=flag, factors=factors, decisions=DECISIONS,
-                  peer_chart=charts.peer_comparison(factors) if factors else None,
-                  may_review=may_review, problem=problem,
+    return render(request, "flag.html", caller, http_status=http_status, flag=flag, factors=factors,
+                  decisions=DECISIONS, peer_chart=charts.peer_comparison(factors) if factors else None,
+                  may_review=may_review, problem=problem, submitted=submitted,
                   assignees=service.assignable_users(store, flag["unit"]) if may_review else [])
 
 
@@ -179,13 +185,8 @@ def _review(request: Request, flag_id: str, store: Store, caller: Caller, form: 
     try:
         service.review_flag(store, request.app.state.key, caller.actor, flag_id, review, version)
     except (Conflict, ReviewError) as error:
-        flag = service.get_flag(store, request.app.state.key, caller.actor, flag_id)
-        factors = flag["explanation"].get("factors", [])
-        return render(request, "flag.html", caller, http_status=409 if isinstance(error, Conflict) else 422,
-                      flag=flag, factors=factors, decisions=DECISIONS,
-                      peer_chart=charts.peer_comparison(factors) if factors else None,
-                      may_review=True, problem=str(error), submitted=form,
-                      assignees=service.assignable_users(store, flag["unit"]))
+        return _flag_view(request, store, caller, flag_id, str(error), submitted=form,
+                          http_status=409 if isinstance(error, Conflict) else 422)
     return RedirectResponse(f"/queue?done={quote(flag_id)}", status_code=303)
 
 
