@@ -3,7 +3,8 @@ propensity, the model chosen by temporal selection flags more officers who go on
 upheld allegation than the department threshold rules and the prior-complaint ranking, at
 the review capacity, and the backtest JSON says so.
 
-One fixed seed (deterministic: the same JSON every run), four test dates: one date's top 2%
+One fixed seed (deterministic: the same JSON every run, under any pseudonymisation key, since
+officers tied at the cut count with their expected share of hits), four test dates: one date's top 2%
 is 40 officers here, too few to judge alone, so the verdict is on the means over the dates
 (the JSON's summary). docs/evidence.md reports the comparison over several seeds and sizes.
 """

@@ -15,7 +15,7 @@ from openeis.flags.explain import explain_rows, factor_sentence, peer_medians
 from openeis.flags.sentences import Describer
 from openeis.models.config import FlagsConfig, ModelsConfig, ThresholdRule, default_rules
 from openeis.models.estimator import Candidate, RiskModel, grid
-from openeis.models.evaluation import ranking_metrics, top_k
+from openeis.models.evaluation import expected_hits, precision_at_capacity, ranking_metrics, top_k
 from openeis.models.matrix import MatrixSpec, protected_columns
 from openeis.models.rules import rule_flags, rule_hits
 
@@ -55,18 +55,19 @@ def test_ranking_metrics_by_hand():
     scores = np.array([0.9, 0.8, 0.8, 0.1, 0.05, 0.0, 0.0, 0.0, 0.0, 0.0])
     labels = np.array([1, 0, 1, 0, 0, 0, 1, 0, 0, 0])
     officers = np.array(list("abcdefghij"))
-    m = ranking_metrics(scores, labels, officers, rule_count=3, capacity=2)
+    m = ranking_metrics(scores, labels, rule_count=3, capacity=2)
     assert m["precision_at"]["1%"] == 1.0  # k = 1: officer a
     assert m["precision_at"]["5%"] == 1.0
-    # k = 2 at capacity: a, then the tie b/c broken by pseudonym: b (a negative)
-    assert m["precision_at_capacity"] == 0.5
+    # k = 2 at capacity: a, then one of the tied b (negative) and c (positive): half a hit
+    assert m["precision_at_capacity"] == 0.75
+    assert m["true_positives_at_capacity"] == 1.5
     assert m["true_positives_at_rule_count"] == 2
     assert m["recall_at"]["1%"] == pytest.approx(1 / 3)
     assert top_k(scores, officers, 3).tolist() == [True, True, True] + [False] * 7
 
 
 def test_ranking_metrics_with_one_class_give_none_not_errors():
-    m = ranking_metrics(np.array([0.2, 0.1]), np.array([0, 0]), np.array(["a", "b"]))
+    m = ranking_metrics(np.array([0.2, 0.1]), np.array([0, 0]))
     assert m["auc"] is None and m["precision_at"]["1%"] == 0.0 and m["recall_at"]["1%"] is None
 
 
@@ -170,3 +171,13 @@ def test_explanations_name_factors_with_values_and_peer_medians():
                 group = frame[(frame.as_of == rows.iloc[i].as_of) & (frame.peer_unit == rows.iloc[i].peer_unit)
                               & (frame.posting_role == rows.iloc[i].posting_role)]
                 assert f["peer_median"] == group["complaints_count_1y"].median()
+
+
+def test_expected_hits_share_ties_and_do_not_depend_on_officer_order():
+    scores = np.array([3, 1, 1, 1, 1, 0, np.nan])
+    labels = np.array([0, 1, 0, 0, 1, 1, 1])
+    hits = expected_hits(scores, labels)
+    assert hits.tolist() == pytest.approx([0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+    shuffled = np.random.default_rng(0).permutation(len(scores))
+    assert expected_hits(scores[shuffled], labels[shuffled]).tolist() == pytest.approx(hits.tolist())
+    assert precision_at_capacity(scores, labels, 3) == pytest.approx(1 / 3)

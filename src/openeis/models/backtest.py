@@ -19,7 +19,7 @@ from openeis.features.dates import add_months
 from openeis.features.labels import label_window_months
 from openeis.models import baselines, data
 from openeis.models.estimator import grid
-from openeis.models.evaluation import calibration_bins, flag_metrics, ranking_metrics, ranking_order, top_k
+from openeis.models.evaluation import calibration_bins, expected_hits, flag_metrics, ranking_metrics, top_k
 from openeis.models.rules import rule_flags
 from openeis.models.train import fit_candidate, select
 from openeis.store import Store
@@ -37,9 +37,8 @@ class DateResult:
     selected_scores: np.ndarray | None = None  # for the bias audit of the date
 
 
-def precision_curve(scores: np.ndarray, labels: np.ndarray, officers: np.ndarray) -> list[float | None]:
-    order = ranking_order(scores, officers)
-    hits = np.cumsum(np.asarray(labels)[order])
+def precision_curve(scores: np.ndarray, labels: np.ndarray) -> list[float | None]:
+    hits = expected_hits(scores, labels)
     out = []
     for p in CURVE_PERCENTS:
         k = max(1, int(np.ceil(len(labels) * p / 100)))
@@ -50,7 +49,6 @@ def precision_curve(scores: np.ndarray, labels: np.ndarray, officers: np.ndarray
 def evaluate_date(test_date: date, train: pd.DataFrame, test: pd.DataFrame, label: str,
                   train_dates: list[date], config: OpenEISConfig, label_closed: bool) -> DateResult:
     y = test[label].to_numpy()
-    officers = test["officer"].to_numpy()
     capacity = config.flags.capacity(len(test))
     rules = rule_flags(test, config.rules.rules)
     rule_count = int(rules.sum())
@@ -68,14 +66,14 @@ def evaluate_date(test_date: date, train: pd.DataFrame, test: pd.DataFrame, labe
         is_selected = candidate.name == selection.selected.name
         model = fit_candidate(candidate, train, label, config, calibrate=is_selected)
         scores = model.decision_function(test)
-        entry["models"][candidate.name] = ranking_metrics(scores, y, officers, rule_count, capacity)
-        result.curves[candidate.name] = precision_curve(scores, y, officers)
+        entry["models"][candidate.name] = ranking_metrics(scores, y, rule_count, capacity)
+        result.curves[candidate.name] = precision_curve(scores, y)
         if is_selected:
             result.calibration = calibration_bins(model.predict_proba(test)[:, 1], y)
             result.selected_scores = scores
     prior = baselines.prior_count_scores(test)
-    entry["models"][baselines.PRIOR_COUNT_NAME] = ranking_metrics(prior, y, officers, rule_count, capacity)
-    result.curves[baselines.PRIOR_COUNT_NAME] = precision_curve(prior, y, officers)
+    entry["models"][baselines.PRIOR_COUNT_NAME] = ranking_metrics(prior, y, rule_count, capacity)
+    result.curves[baselines.PRIOR_COUNT_NAME] = precision_curve(prior, y)
     # the rule as a single point: its precision at its own flag count
     result.curves["rule"] = [entry["rule"]["precision"]]
     return result

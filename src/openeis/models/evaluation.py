@@ -1,7 +1,10 @@
 """How well a ranking finds the officers who went on to have the outcome.
 
-Rankings are cut at k officers; ties at the cut are broken by officer pseudonym (an HMAC,
-so effectively a fixed random order), never by row order, so results are reproducible.
+Rankings are cut at k officers. Flags need one definite choice, so `ranking_order` and
+`top_k` break ties by officer pseudonym (an HMAC: a fixed random order for one key). The
+measures do not: officers tied at the cut count with the expected share of hits a random
+choice among them would get (`expected_hits`). A ranking with many ties (prior complaint
+counts are small integers) would otherwise score differently under each store's key.
 """
 
 from __future__ import annotations
@@ -25,6 +28,24 @@ def top_k(scores: np.ndarray, officers: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
+def expected_hits(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Hits among the top k, for k = 1..n, with ties at the cut shared out evenly: the
+    expected count over random orders of the tied officers. Missing scores rank last."""
+    labels = np.asarray(labels, dtype=float)
+    keys = -np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys, sorted_labels = keys[order], labels[order]
+    if len(sorted_keys) == 0:
+        return np.zeros(0)
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_keys)])
+    group_hits = np.add.reduceat(sorted_labels, starts)
+    hits_before = np.r_[0.0, np.cumsum(group_hits)[:-1]]
+    group = np.repeat(np.arange(len(starts)), sizes)
+    taken = np.arange(len(sorted_keys)) - starts[group] + 1
+    return hits_before[group] + taken * group_hits[group] / sizes[group]
+
+
 def count_for_percent(n: int, percent: float) -> int:
     return max(1, math.ceil(n * percent / 100))
 
@@ -33,15 +54,13 @@ def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else a / b
 
 
-def ranking_metrics(scores: np.ndarray, labels: np.ndarray, officers: np.ndarray,
-                    rule_count: int | None = None, capacity: int | None = None) -> dict:
+def ranking_metrics(scores: np.ndarray, labels: np.ndarray, rule_count: int | None = None, capacity: int | None = None) -> dict:
     labels = np.asarray(labels, dtype=int)
     positives = int(labels.sum())
-    order = ranking_order(scores, officers)
-    hits = np.cumsum(labels[order])
+    hits = expected_hits(scores, labels)
 
-    def tp_at(k: int) -> int:
-        return int(hits[k - 1]) if k > 0 else 0
+    def tp_at(k: int) -> float:
+        return float(hits[min(k, len(hits)) - 1]) if k > 0 and len(hits) else 0.0
 
     both = 0 < positives < len(labels)
     out = {
@@ -71,10 +90,11 @@ def flag_metrics(flags: np.ndarray, labels: np.ndarray) -> dict:
             "precision": _ratio(tp, int(flags.sum())), "recall": _ratio(tp, int(labels.sum()))}
 
 
-def precision_at_capacity(scores: np.ndarray, labels: np.ndarray, officers: np.ndarray,
-                          capacity: int) -> float:
-    chosen = top_k(scores, officers, capacity)
-    return float(np.asarray(labels)[chosen].mean()) if capacity else float("nan")
+def precision_at_capacity(scores: np.ndarray, labels: np.ndarray, capacity: int) -> float:
+    if not capacity or len(labels) == 0:
+        return float("nan")
+    k = min(capacity, len(labels))
+    return float(expected_hits(scores, labels)[k - 1] / k)
 
 
 def calibration_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict]:

@@ -84,7 +84,7 @@ def select(frame: pd.DataFrame, label: str, dates: list[date], config: OpenEISCo
             model = fit_candidate(c, train, label, config, calibrate=False)
             scores = model.decision_function(test)
             selection.precision[c.name].append(
-                precision_at_capacity(scores, test[label].to_numpy(), test["officer"].to_numpy(), capacity))
+                precision_at_capacity(scores, test[label].to_numpy(), capacity))
     selection.selected = choose(candidates, selection.precision, config.models.selection)
     return selection
 
