@@ -56,7 +56,7 @@ def _plain(value):
     """A feature value as JSON: numpy scalars to Python, NaN to None, strings kept."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     if value is None or isinstance(value, (str, int, float)):
         return value
@@ -69,14 +69,18 @@ def explain_rows(explanation, rows: pd.DataFrame, medians: pd.DataFrame, usable:
     base, score (log-odds), factors (top positive contributions) and the rest summed."""
     out = []
     names = explanation.features
+    # columns as arrays, looked up by position: a pandas row lookup per factor was most of
+    # the explaining time
+    values = {f: rows[f].to_numpy() for f in names if f in rows.columns}
+    peer = {f: medians[f].to_numpy() for f in names if f in medians.columns}
     for i in range(len(rows)):
         contrib = explanation.contributions[i]
         order = [j for j in np.argsort(-contrib, kind="stable") if contrib[j] > 0][:factors]
         chosen = []
         for j in order:
             feature = names[j]
-            value = _plain(rows.iloc[i][feature]) if feature in rows.columns else None
-            median = _plain(medians.iloc[i][feature]) if feature in medians.columns else None
+            value = _plain(values[feature][i]) if feature in values else None
+            median = _plain(peer[feature][i]) if feature in peer else None
             group = "unit and role" if usable[i] else "all officers"
             chosen.append(Factor(feature, value, median, group, float(contrib[j]),
                                  factor_sentence(describer, feature, value, median, group)))
