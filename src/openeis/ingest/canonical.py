@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
-from openeis.ingest.reader import LINE_COLUMN, ReadResult, discover, read_source
+from openeis.ingest.reader import LINE_COLUMN, PendingRead, ReadResult, discover
 from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
 from openeis.privacy import Pseudonymiser
 from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
@@ -92,13 +92,8 @@ def ingest_canonical(
     before_commit: Callable[[IngestReport], None] | None = None,
 ) -> IngestReport:
     sources, ignored = discover(directory)
-    results = []
-    for number, source in enumerate(sources):
-        if progress:
-            progress(f"reading {source.name}", number, len(sources))
-        results.append(read_source(source))
     report = ingest_tables(
-        store, results, pseudonymiser, quarantine=quarantine, source=str(directory),
+        store, [PendingRead(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
         source_format="canonical", progress=progress, before_commit=before_commit,
     )
     report.ignored_files = ignored
@@ -107,7 +102,7 @@ def ingest_canonical(
 
 def ingest_tables(
     store: Store,
-    inputs: list[ReadResult],
+    inputs: list[ReadResult | PendingRead],
     pseudonymiser: Pseudonymiser,
     quarantine: bool = False,
     source: str = "",
@@ -130,7 +125,7 @@ def ingest_tables(
 def _ingest(
     store: Store,
     work: Store,
-    inputs: list[ReadResult],
+    inputs: list[ReadResult | PendingRead],
     pseudonymiser: Pseudonymiser,
     quarantine: bool,
     source: str,
@@ -142,7 +137,7 @@ def _ingest(
     batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     mode = "quarantine" if quarantine else "atomic"
     report = IngestReport(batch_id=batch_id, mode=mode, source=source)
-    by_table = {result.source.table.name: result for result in inputs}
+    by_table = {item.source.table.name: item for item in inputs}
     ordered = [table for table in ingest_order() if table.name in by_table]
     staged: list[tuple[Table, str, TableReport]] = []
     quarantine_rows: list[dict] = []
@@ -152,8 +147,8 @@ def _ingest(
     try:
         for number, table in enumerate(ordered):
             if progress:
-                progress(f"validating {table.name}", number, len(ordered))
-            result = by_table[table.name]
+                progress(f"reading and validating {table.name}", number, len(ordered))
+            result = by_table.pop(table.name).load()
             table_report = TableReport(table.name, result.source.name, rows_read=result.data.num_rows)
             report.tables.append(table_report)
             if result.unknown_columns:
@@ -164,7 +159,7 @@ def _ingest(
             pseudonymised = f"pseudonymised_{table.name}"
             with work.registered(view, result.data):
                 _pseudonymise(work, table, view, pseudonymised, pseudonymiser)
-            temporary.append(pseudonymised)
+            temporary.append(pseudonymised)  # dropped below, or at the end if a check fails
             found = _run_checks(work, table, pseudonymised, result.source.name, staged, stored_keys)
             errors = [p for p in found if p.severity == "error"]
             warnings = [p for p in found if p.severity == "warning"]
@@ -180,6 +175,11 @@ def _ingest(
             # Shown to the user with the raw identifier they can find in their file.
             report.errors.extend(result.problems + _with_raw_values(table, result.data, errors))
             report.warnings.extend(_with_raw_values(table, result.data, warnings))
+            # only the staged rows wait for the write: the file's raw text and the
+            # pseudonymised copy go now, so a national ingest holds one file at a time
+            work.execute(f"DROP TABLE {pseudonymised}")
+            temporary.remove(pseudonymised)
+            del result
         if report.errors and not quarantine:
             raise IngestFailed(
                 f"{len(report.errors)} problem(s) in {len({(p.file, p.line) for p in report.errors})} "

@@ -50,6 +50,20 @@ class ReadResult:
     unknown_columns: list[str] = field(default_factory=list)
     discarded_columns: list[str] = field(default_factory=list)
 
+    def load(self) -> ReadResult:
+        return self
+
+
+@dataclass
+class PendingRead:
+    """A file read only when its table's turn comes in the ingest (and dropped after it):
+    reading every file first held a whole force's raw text in memory at once."""
+
+    source: SourceFile
+
+    def load(self) -> ReadResult:
+        return read_source(self.source)
+
 
 def table_name_of(path: Path) -> str | None:
     for suffix in SUFFIXES:
