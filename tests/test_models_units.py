@@ -181,3 +181,17 @@ def test_expected_hits_share_ties_and_do_not_depend_on_officer_order():
     shuffled = np.random.default_rng(0).permutation(len(scores))
     assert expected_hits(scores[shuffled], labels[shuffled]).tolist() == pytest.approx(hits.tolist())
     assert precision_at_capacity(scores, labels, 3) == pytest.approx(1 / 3)
+
+
+def test_median_imputer_matches_scikit_learns_simple_imputer():
+    from sklearn.impute import SimpleImputer
+
+    from openeis.models.estimator import MedianImputer
+
+    X = np.random.default_rng(0).poisson(1.0, (500, 12)).astype(float)
+    X[X > 2] = np.nan
+    X[:, 3] = np.nan  # a column with no value at all: 0, as keep_empty_features=True
+    ours = MedianImputer().fit(X)
+    theirs = SimpleImputer(strategy="median", keep_empty_features=True).fit(X)
+    assert np.array_equal(ours.transform(X), theirs.transform(X))
+    assert np.isnan(X).any()  # the caller's matrix is not filled in place

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
@@ -24,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from openeis.audit.config import INTERSECTION_SEPARATOR, AuditConfig
 from openeis.audit.rows import NOT_RECORDED
+from openeis.models.estimator import MedianImputer
 from openeis.schema import TABLES
 
 KEYS = ("officer", "as_of")
@@ -62,7 +62,7 @@ def _sample(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
 
 
 def _classifier() -> object:
-    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
+    return make_pipeline(MedianImputer(), StandardScaler(),
                          LogisticRegression(C=0.1, max_iter=500))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.impute import SimpleImputer
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -49,14 +49,38 @@ def grid(config: ModelsConfig) -> list[Candidate]:
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     """Counts are heavy-tailed: compress them so one officer's 40 complaints does not set the
     scale for everyone (sign kept for trends, which can be negative)."""
-    return np.sign(x) * np.log1p(np.abs(x))
+    out = np.abs(x)
+    np.log1p(out, out=out)  # in place: the matrix can be gigabytes
+    return np.copysign(out, x, out=out)
+
+
+class MedianImputer(TransformerMixin, BaseEstimator):
+    """Missing values -> the column's median in training; a column with no value at all -> 0.
+
+    What SimpleImputer(strategy="median", keep_empty_features=True) does, with numpy's
+    nanmedian: SimpleImputer's masked-array median took 143 of 390 s of training on 600,000
+    rows x 260 features (6x slower than nanmedian, measured)."""
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            medians = np.nanmedian(X, axis=0) if len(X) else np.full(X.shape[1], np.nan)
+        self.statistics_ = np.where(np.isnan(medians), 0.0, medians)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=float)  # a copy: the caller's matrix is left as it was
+        np.copyto(X, self.statistics_, where=np.isnan(X))
+        return X
 
 
 def _new_estimator(candidate: Candidate, seed: int, threads: int):
     if candidate.kind == "logistic":
         return Pipeline([
             # median for unknowns (e.g. days since an event that never happened is NULL)
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("impute", MedianImputer()),
             ("log", FunctionTransformer(signed_log1p)),
             ("scale", StandardScaler()),
             ("model", LogisticRegression(C=candidate.params.get("C", 0.1), max_iter=2000)),
