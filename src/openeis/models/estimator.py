@@ -82,7 +82,7 @@ def _new_estimator(candidate: Candidate, seed: int, threads: int):
             # median for unknowns (e.g. days since an event that never happened is NULL)
             ("impute", MedianImputer()),
             ("log", FunctionTransformer(signed_log1p)),
-            ("scale", StandardScaler()),
+            ("scale", StandardScaler(copy=False)),  # its input is the log step's own output
             ("model", LogisticRegression(C=candidate.params.get("C", 0.1), max_iter=2000)),
         ])
     if candidate.kind == "lightgbm":

@@ -25,9 +25,10 @@ def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, 
             f"only {len(dates)} as-of dates of the split plan ({config.splits.start}..{config.splits.end}) "
             f"have a closed label window by {as_of}; {config.splits.min_train_dates} needed "
             "(change [splits] in the config or --as-of)")
-    features = data.feature_frame(store, dates, config, progress=progress)
     labels = data.label_frame(store, dates, label, config, known_at=as_of)
-    frame = data.with_labels(features, labels, label)
+    # the feature frame lives only until it is joined with the labels: at national size
+    # each copy is over a gigabyte
+    frame = data.with_labels(data.feature_frame(store, dates, config, progress=progress), labels, label)
     result = train_on(frame, label, dates, as_of, config)
     return registry.register(store, result.model, label=label, trained_as_of=as_of, train_dates=dates,
                              config=config, data_hash=data.data_snapshot_hash(store),

@@ -69,10 +69,16 @@ class MatrixSpec:
         missing = [c for c in self.numeric if c not in frame.columns]
         if missing:
             raise ValueError(f"features missing for the model: {', '.join(missing[:5])}")
-        parts = [frame[list(self.numeric)].to_numpy(dtype=np.float64, na_value=np.nan)]
+        # filled column by column into one array: building parts and stacking them held the
+        # matrix twice (over a gigabyte each for a national training frame)
+        out = np.empty((len(frame), len(self.columns)), dtype=np.float64)
+        for i, column in enumerate(self.numeric):
+            out[:, i] = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        i = len(self.numeric)
         for column, values in self.categories.items():
             codes = frame[column].astype("string") if column in frame.columns else pd.Series(
                 pd.NA, index=frame.index, dtype="string")
-            parts.append(np.column_stack([(codes == v).fillna(False).to_numpy(dtype=np.float64)
-                                          for v in values]) if values else np.empty((len(frame), 0)))
-        return np.hstack(parts)
+            for v in values:
+                out[:, i] = (codes == v).fillna(False).to_numpy(dtype=np.float64)
+                i += 1
+        return out
