@@ -162,6 +162,41 @@ def test_commands_refuse_a_spark_store_clearly(force, spark_store):
     assert result.exit_code == 1 and "read-only warehouses" in result.output, result.output
 
 
+def test_commands_compute_on_spark_with_engine_and_log_in_the_store(force, duckdb_tables, spark_store):
+    """`openeis warehouse` then `openeis features|labels --engine spark://...`: computed on
+    Spark, the export and the reads logged in the DuckDB store, the same features."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    store, key = force / "force.duckdb", force / "force.key"
+    warehouse = force / "cli-warehouse"
+    settings = "".join(f"&{name}={quote(value)}" for name, value in SPARK_TEST_SETTINGS.items())
+    engine = f"spark://local[2]?warehouse={warehouse}{settings}"
+    as_of = ",".join(d.isoformat() for d in DATES)
+    openeis("warehouse", "--out", warehouse, "--store", store, "--key-file", key)
+    (force / "peers.toml").write_text("[features]\npeer_min_size = 2\n")
+    openeis("features", "--as-of", as_of, "--out", force / "spark-features.parquet", "--store", store,
+            "--key-file", key, "--engine", engine, "--config", force / "peers.toml")
+    openeis("labels", "--as-of", as_of, "--out", force / "spark-labels.parquet", "--store", store,
+            "--key-file", key, "--engine", engine)
+    got = pq.read_table(force / "spark-features.parquet").sort_by([("as_of", "ascending"), ("officer", "ascending")])
+    expected = duckdb_tables[0].sort_by([("as_of", "ascending"), ("officer", "ascending")])
+    assert_same_table(expected, got)
+    assert pq.read_table(force / "spark-labels.parquet").num_rows == duckdb_tables[1].num_rows
+    opened = open_store(str(store), read_only=True)
+    try:
+        logged = opened.query("SELECT action, resource, records FROM access_log ORDER BY seq DESC LIMIT 3")
+    finally:
+        opened.close()
+    assert [(a, r) for a, r, _ in logged] == [("read", "source_records"), ("read", "features"), ("export", "warehouse")]
+    assert json.loads(logged[1][2])["engine"] == "spark://local[2]"  # settings left out of the log
+    refused = CliRunner().invoke(app, ["features", "--as-of", as_of, "--out", str(force / "x.parquet"),
+                                       "--store", str(store), "--key-file", str(key), "--engine", "duckdb://x"],
+                                 env={"OPENEIS_STORE": None, "OPENEIS_CONFIG": None, "OPENEIS_KEY_FILE": None})
+    assert refused.exit_code == 1 and "only spark://" in refused.output
+
+
 def test_day_numbers_agree_to_the_microsecond(force, postgres_force, spark_store):
     """ceil_day / floor_day (every feature's day numbers) on instants either side of midnight."""
     from openeis.features.engine import query_arrow

@@ -112,6 +112,38 @@ def require_feature_engine(opened: Store) -> None:
                       "(see docs/scale.md)")
 
 
+EngineOption = Annotated[Optional[str], typer.Option(
+    "--engine", envvar="OPENEIS_ENGINE",
+    help="Compute on another engine: spark://local[2]?warehouse=DIR or spark://HOST:PORT?warehouse=DIR "
+         "(a warehouse written by `openeis warehouse`). The access log stays in --store.")]
+
+
+@contextmanager
+def _engine(opened: Store, engine: str | None) -> Iterator[Store]:
+    """The store features and labels are computed on: the store itself, or a Spark
+    warehouse given by --engine (while the access log entry goes to the store)."""
+    require_feature_engine(opened)
+    if not engine:
+        yield opened
+        return
+    if not engine.startswith("spark://"):
+        raise Refused(f"--engine {engine}: only spark:// engines (docs/scale.md); "
+                      "for DuckDB or PostgreSQL pass the store itself with --store")
+    try:
+        computing = open_store(engine)
+    except (StoreError, ImportError) as error:
+        raise Refused(f"--engine {_without_query(engine)}: {error}") from None
+    try:
+        yield computing
+    finally:
+        computing.close()
+
+
+def _without_query(url: str) -> str:
+    """An engine URL as logged: settings (which may hold credentials) left out."""
+    return url.split("?", 1)[0]
+
+
 def _require_store(store: str) -> None:
     if "://" not in store and not Path(store).exists():
         raise Refused(f"store {store} does not exist: run `openeis init --store {store}` first")
@@ -539,6 +571,7 @@ def features(
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
+    engine: EngineOption = None,
 ) -> None:
     """Leakage-free features as of each date: only what the force knew on that date."""
     from openeis.features import DefinitionError, build_features, parse_as_of
@@ -551,15 +584,15 @@ def features(
         raise Refused(str(error)) from None
     if out.suffix != ".parquet":
         raise Refused(f"--out must be a .parquet file, got {out}")
-    with _open(store) as opened:
-        require_feature_engine(opened)
+    with _open(store) as opened, _engine(opened, engine) as computing:
         try:
             with _progress() as update:
-                summary = build_features(opened, dates, out, settings.features, progress=update)
+                summary = build_features(computing, dates, out, settings.features, progress=update)
         except DefinitionError as error:
             raise Refused(f"feature definitions: {error}") from None
         access_log.append(opened, key, cli_actor(), "read", "features",
-                          records={"as_of": [str(d) for d in dates], "rows": summary["rows"], "out": str(out)},
+                          records={"as_of": [str(d) for d in dates], "rows": summary["rows"], "out": str(out),
+                                   **({"engine": _without_query(engine)} if engine else {})},
                           purpose="feature build")
     console.print(f"features {summary['path']}: {summary['rows']} rows (officer x as-of date), "
                   f"{summary['columns'] - 2} features, {summary['dates']} as-of date(s)")
@@ -574,6 +607,7 @@ def labels(
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
+    engine: EngineOption = None,
 ) -> None:
     """Labels (what followed each as-of date), as known at a date."""
     import pyarrow.parquet as pq
@@ -588,20 +622,47 @@ def labels(
         known = _date.fromisoformat(known_at) if known_at else None
     except ValueError as error:
         raise Refused(str(error)) from None
-    with _open(store) as opened:
-        require_feature_engine(opened)
+    with _open(store) as opened, _engine(opened, engine) as computing:
         try:
-            table = compute_labels(opened, dates, label, settings.labels, known)
+            table = compute_labels(computing, dates, label, settings.labels, known)
         except DefinitionError as error:
             raise Refused(f"label definitions: {error}") from None
         access_log.append(opened, key, cli_actor(), "read", "source_records",
-                          records={"as_of": [str(d) for d in dates], "rows": table.num_rows, "out": str(out)},
+                          records={"as_of": [str(d) for d in dates], "rows": table.num_rows, "out": str(out),
+                                   **({"engine": _without_query(engine)} if engine else {})},
                           purpose="labels")
     out.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, out)
     names = [c for c in table.column_names if c not in ("officer", "as_of")]
     rates = ", ".join(f"{n} {sum(table.column(n).to_pylist())}/{table.num_rows}" for n in names)
     console.print(f"labels {out}: {rates}")
+
+
+@command(app)
+def warehouse(
+    out: Annotated[str, typer.Option("--out", help="Directory (or hdfs://, s3a:// path mounted here) to write the warehouse to.")],
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Copy the tables features and labels read into a Parquet warehouse, for Spark
+    (`--engine spark://...?warehouse=DIR`). Pseudonymous records only: never the protected
+    characteristics, the quarantine or the access log. The copy is logged as an export."""
+    from openeis.store.warehouse import write_warehouse
+
+    settings = _config(config)
+    key = _read_key(store, key_file, settings)
+    with _open(store) as opened:
+        require_feature_engine(opened)
+        with _progress() as update:
+            update("warehouse: writing", 0, 1)
+            written = write_warehouse(opened, out)
+            update("warehouse: done", 1, 1)
+        access_log.append(opened, key, cli_actor(), "export", "warehouse",
+                          records={"out": str(out), "rows": sum(written.values()), "tables": len(written)},
+                          purpose="warehouse for a Spark engine")
+    console.print(f"warehouse {out}: {len(written)} tables, {sum(written.values()):,} rows "
+                  "(pseudonymous records; rewrite it after each ingest)")
 
 
 @command(app)
