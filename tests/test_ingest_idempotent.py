@@ -8,6 +8,8 @@ import copy
 from conftest import store_digest
 from handmade import force, write_force
 
+from openeis.ingest import ingest_canonical
+from openeis.privacy import Pseudonymiser, read_key_file
 from openeis.store import open_store
 
 DATA_TABLES = ("officers", "allegations", "complaints", "system_access", "quarantine", "record_changes")
@@ -74,3 +76,37 @@ def test_partial_extract_does_not_delete_other_records(cli, tmp_path, any_store)
     store = open_store(any_store)
     assert store.scalar("SELECT count(*) FROM units") == 2
     store.close()
+
+
+def test_a_small_memory_limit_gives_the_same_store_and_is_lifted_after(cli, tmp_path):
+    """`[ingest] memory_limit` makes DuckDB spill staged rows, not change them; the store's
+    own limit is back to DuckDB's default afterwards."""
+    write_force(tmp_path / "in")
+    cli("init")
+    cli("ingest", tmp_path / "in")
+    (tmp_path / "small.toml").write_text('[ingest]\nmemory_limit = "64MB"\n')
+    cli("init", "--store", "small.duckdb", "--key-file", "openeis.key")
+    cli("ingest", tmp_path / "in", "--store", "small.duckdb", "--key-file", "openeis.key", "--config", "small.toml")
+    for name in ("officers", "allegations", "complaints", "system_access"):
+        assert _records(tmp_path / "small.duckdb", name) == _records(tmp_path / "openeis.duckdb", name), name
+    store = open_store(str(tmp_path / "small.duckdb"))
+    try:  # the limit holds for the batch only
+        before = store.scalar("SELECT current_setting('memory_limit')")
+        key = read_key_file(tmp_path / "openeis.key")
+        ingest_canonical(store, tmp_path / "in", Pseudonymiser(key), memory_limit="64MB")
+        assert store.scalar("SELECT current_setting('memory_limit')") == before != "64.0 MiB"
+    finally:
+        store.close()
+    (tmp_path / "bad.toml").write_text('[ingest]\nmemory_limit = "lots"\n')
+    assert cli("status", "--config", "bad.toml", expect=None).exit_code != 0
+
+
+def _records(path, table: str) -> list:
+    """A table's rows without the columns that name the batch that wrote them."""
+    store = open_store(str(path))
+    try:
+        columns = [c for c in store.query_arrow(f"SELECT * FROM {table} LIMIT 0").column_names
+                   if c not in ("_batch_id", "_ingested_at")]
+        return sorted(map(repr, store.query(f"SELECT {', '.join(columns)} FROM {table}")))
+    finally:
+        store.close()

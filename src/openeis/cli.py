@@ -277,7 +277,8 @@ def ingest(
             with _progress() as update:
                 if format == "canonical":
                     report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine,
-                                              progress=update, before_commit=log_change)
+                                              progress=update, before_commit=log_change,
+                                              memory_limit=settings.ingest.memory_limit)
                 else:
                     report = ingest_format(opened, directory, Pseudonymiser(key), format=format, mapping=mapping,
                                            quarantine=use_quarantine, progress=update, before_commit=log_change)

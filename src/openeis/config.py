@@ -44,6 +44,13 @@ class IngestConfig(Section):
         description="How many bad rows the CLI prints (all are counted, and all are in the "
         "--errors-json report).",
     )
+    memory_limit: str | None = Field(
+        "2GB",
+        pattern=r"^\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB memory limit while ingesting (the embedded store, or the in-process "
+        "workspace of a server store): a batch's staged rows wait for the all-or-nothing write, and "
+        "beyond the limit DuckDB spills them, pseudonymised, to its temporary directory (a 35k-officer force: peak 4.0 GiB at 2GB, 5.1 GiB unlimited, 3.2 GiB at 1GB; docs/benchmarks.md).",
+    )
 
 
 class PrivacyConfig(Section):

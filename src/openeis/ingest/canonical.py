@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -90,11 +91,12 @@ def ingest_canonical(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
+    memory_limit: str | None = None,
 ) -> IngestReport:
     sources, ignored = discover(directory)
     report = ingest_tables(
         store, [PendingRead(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
-        source_format="canonical", progress=progress, before_commit=before_commit,
+        source_format="canonical", progress=progress, before_commit=before_commit, memory_limit=memory_limit,
     )
     report.ignored_files = ignored
     return report
@@ -109,6 +111,7 @@ def ingest_tables(
     source_format: str = "canonical",
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
+    memory_limit: str | None = None,
 ) -> IngestReport:
     """Validate and write already-read inputs (adapters for other formats end here too).
 
@@ -118,7 +121,7 @@ def ingest_tables(
     `before_commit` runs inside the write transaction (the access log entry goes there, so
     the change and its record commit together or not at all)."""
     check_key(store, pseudonymiser)
-    with store.workspace() as work:
+    with store.workspace() as work, _memory_limited(work, memory_limit):
         return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit)
 
 
@@ -207,6 +210,21 @@ def _ingest(
         for name in sent:
             store.unregister(name)
     return report
+
+
+@contextmanager
+def _memory_limited(work: Store, limit: str | None) -> Iterator[None]:
+    """A DuckDB memory limit for the batch (`[ingest] memory_limit`): the staged rows of a
+    national batch (78M rows) would not fit in memory, and DuckDB's default limit is 80% of it.
+    Measured at 35k officers: docs/benchmarks.md, "Ingest at national size"."""
+    if not limit or work.dialect != "duckdb":
+        yield
+        return
+    work.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        work.execute("RESET memory_limit")
 
 
 class StoredKeys:
