@@ -192,6 +192,8 @@ def bench_engines(args) -> None:
 # `pipeline`: issue 9's stages for one force size, each in its own process (peak memory per stage)
 
 STAGES = ("ingest", "features", "backtest", "train", "score", "audit")
+# not in the default run: `score` split at its feature build (`openeis score --features FILE`)
+EXTRA_STAGES = ("score-features", "score-prebuilt")
 
 
 def pipeline_config(last: date, train_dates: int):
@@ -248,6 +250,16 @@ def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, tra
 
             entry = train_and_register(store, config, last, label, Actor("cli:bench", Role.ADMINISTRATOR))
             out = {"model_id": entry.model_id, "train_dates": len(data.training_dates(config, last, label))}
+        elif name == "score-features":  # the score date's features, as a nightly build would
+            summary = build_features(store, [last], work / "score-features.parquet", config.features)
+            out = {"as_of": last.isoformat(), "rows": summary["rows"]}
+        elif name == "score-prebuilt":
+            from openeis.flags.score import score
+
+            run = score(store, config, as_of=last, label=label, features=work / "score-features.parquet")
+            out = {"as_of": last.isoformat(), "cohort": run.cohort,
+                   "model_flags": sum(f.source == "model" for f in run.flags),
+                   "rule_flags": sum(f.source == "rule" for f in run.flags)}
         elif name == "score":
             from openeis.flags.score import score
 
@@ -397,7 +409,7 @@ def main() -> None:
     pipeline.add_argument("--tests", type=int, default=3, help="yearly test dates of the backtest")
     pipeline.add_argument("--train-dates", type=int, default=0,
                           help="at most this many (quarterly) training dates per model (0: all)")
-    pipeline.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, of {', '.join(STAGES)}")
+    pipeline.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, of {', '.join(STAGES + EXTRA_STAGES)}")
     pipeline.add_argument("--runs", type=int, default=1)
     pipeline.add_argument("--max-rss-gib", type=float, default=8.0, help="kill a stage above this")
     pipeline.add_argument("--work", help="default /tmp/pipeline-OFFICERS")
@@ -405,7 +417,7 @@ def main() -> None:
                           "generated with seed 1 if missing)")
     pipeline.add_argument("--store-from", help="without the ingest stage: a loaded DuckDB store to copy")
     stage = sub.add_parser("stage", help="(internal) one pipeline stage in this process")
-    stage.add_argument("name", choices=STAGES[1:])
+    stage.add_argument("name", choices=STAGES[1:] + EXTRA_STAGES)
     stage.add_argument("--store", required=True)
     stage.add_argument("--work", required=True)
     stage.add_argument("--dates", type=int, default=36)

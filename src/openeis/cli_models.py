@@ -244,6 +244,9 @@ def score(
     model: Annotated[Optional[str], typer.Option("--model", help="Model ID (default: the live model; until one is promoted, the newest candidate).")] = None,
     label: LabelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the flags as JSON for tools.")] = False,
+    features: Annotated[Optional[Path], typer.Option(
+        "--features", help="Feature file built earlier by `openeis features` with this date (refused if "
+        "the store took an ingest since); default: build the date's features now.")] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -258,13 +261,14 @@ def score(
         require_feature_engine(opened)
         try:
             with _progress() as update:
-                run = run_score(opened, settings, _date(as_of, "--as-of"), model, label, update)
+                run = run_score(opened, settings, _date(as_of, "--as-of"), model, label, update, features)
         except (ValueError, registry.RegistryError) as error:
             raise Refused(str(error)) from None
         access_log.append(opened, key, cli_actor(), "change", "flags",
                           records={"as_of": run.as_of.isoformat(), "model_id": run.model.model_id,
                                    "officers_scored": run.cohort,
-                                   "flags": [f.flag_id for f in run.flags]},
+                                   "flags": [f.flag_id for f in run.flags],
+                                   **({"features_file": str(features)} if features else {})},
                           purpose="score and flag")
     if run.warning:
         errors.print(f"warning: {run.warning}", soft_wrap=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,14 +105,19 @@ def score_frame(frame: pd.DataFrame, model, entry: registry.RegisteredModel, as_
 
 
 def score(store: Store, config: OpenEISConfig, as_of: date | None = None, model_id: str | None = None,
-          label: str | None = None, progress=None) -> ScoreRun:
+          label: str | None = None, progress=None, features: Path | None = None) -> ScoreRun:
+    """`features`: a feature file built earlier for this date (data.feature_frame_from_file);
+    without it the date's features are built from the store (most of the time at national size)."""
     if model_id:
         entry, warning = registry.get(store, model_id), None
     else:
         entry, warning = registry.scoring_model(store, label)
     model = registry.load(store, entry.model_id)
     as_of = as_of or data.latest_data_date(store)
-    frame = data.feature_frame(store, [as_of], config, progress=progress)
+    if features is not None:
+        frame = data.feature_frame_from_file(store, features, as_of)
+    else:
+        frame = data.feature_frame(store, [as_of], config, progress=progress)
     if frame.empty:
         raise ValueError(f"no officer is in the cohort on {as_of}")
     scores, flags, capacity = score_frame(frame, model, entry, as_of, config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +30,28 @@ def feature_frame(store: Store, dates: list[date], config: OpenEISConfig, progre
         # plain to_pandas on a national training frame
         frame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
         pa.default_memory_pool().release_unused()
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
+
+
+def feature_frame_from_file(store: Store, path: Path, as_of: date) -> pd.DataFrame:
+    """One date's rows of a feature file built earlier (`openeis features`, e.g. a nightly
+    build of every month), so scoring need not build them again. Refused when the file lacks
+    the date, or when the store took an ingest after the file was written: its features would
+    not show the newer records."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"feature file {path} does not exist")
+    written = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None)
+    last_ingest = store.scalar("SELECT max(finished_at) FROM ingest_batches")
+    if last_ingest is not None and last_ingest > written:
+        raise ValueError(f"feature file {path} was written at {written:%Y-%m-%d %H:%M} UTC, before the "
+                         f"store's last ingest ({last_ingest:%Y-%m-%d %H:%M} UTC): build it again with "
+                         "`openeis features`, or score without --features")
+    table = pq.read_table(path, filters=[("as_of", "=", as_of)])
+    if table.num_rows == 0:
+        raise ValueError(f"feature file {path} has no rows as of {as_of}: build it with that date in --as-of")
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
