@@ -281,9 +281,12 @@ def officer_batches(store: Store, n_dates: int, requested: int) -> list[str | No
     one date of a national force (78M event rows) in one batch peaked at 7.7 GiB, in four at
     3.8 GiB, in the same time."""
     n = int(store.scalar("SELECT count(*) FROM officers") or 0)
-    events = sum(int(store.scalar(f"SELECT count(*) FROM {t.qualified_name}") or 0)
-                 for t in TABLES if t.kind == "event" and not t.restricted) if not requested else 0
-    k = requested or max(1, -(-n * n_dates // 1_500_000), -(-events // 20_000_000))
+    if requested:
+        k = requested
+    else:
+        events = sum(int(store.scalar(f"SELECT count(*) FROM {t.qualified_name}") or 0)
+                     for t in TABLES if t.kind == "event" and not t.restricted)
+        k = max(1, -(-n * n_dates // 1_500_000), -(-events // 20_000_000))
     if k <= 1 or n == 0:
         return [None]
     bounds = [row[0] for row in store.query(

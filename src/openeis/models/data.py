@@ -26,12 +26,7 @@ def feature_frame(store: Store, dates: list[date], config: OpenEISConfig, progre
     with tempfile.TemporaryDirectory(prefix="openeis-model-") as tmp:
         path = Path(tmp) / "features.parquet"
         build_features(store, sorted(set(dates)), path, config.features, progress=progress)
-        # column by column, freeing the Arrow buffers as it goes: half the peak of a
-        # plain to_pandas on a national training frame
-        frame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
-        pa.default_memory_pool().release_unused()
-    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
-    return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
+        return _frame_of(pq.read_table(path))
 
 
 def feature_frame_from_file(store: Store, path: Path, as_of: date) -> pd.DataFrame:
@@ -51,7 +46,15 @@ def feature_frame_from_file(store: Store, path: Path, as_of: date) -> pd.DataFra
     table = pq.read_table(path, filters=[("as_of", "=", as_of)])
     if table.num_rows == 0:
         raise ValueError(f"feature file {path} has no rows as of {as_of}: build it with that date in --as-of")
+    return _frame_of(table)
+
+
+def _frame_of(table: pa.Table) -> pd.DataFrame:
+    """A feature table as pandas, ordered by officer and date. Converted column by column,
+    freeing the Arrow buffers as it goes: half the peak of a plain to_pandas on a national
+    training frame."""
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    pa.default_memory_pool().release_unused()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
 

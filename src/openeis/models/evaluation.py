@@ -54,7 +54,8 @@ def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else a / b
 
 
-def ranking_metrics(scores: np.ndarray, labels: np.ndarray, rule_count: int | None = None, capacity: int | None = None) -> dict:
+def ranking_metrics(scores: np.ndarray, labels: np.ndarray, rule_count: int | None = None,
+                    capacity: int | None = None) -> dict:
     labels = np.asarray(labels, dtype=int)
     positives = int(labels.sum())
     hits = expected_hits(scores, labels)
