@@ -1,10 +1,10 @@
 """The ingestion pipeline: read, pseudonymise, validate, then write all or nothing.
 
 Order of work, and why:
-1. Every file is read as text and reduced to the canonical columns (names, free text and
-   unknown columns are dropped in memory, before anything touches the store).
-2. Identifier columns are replaced by keyed pseudonyms (the raw text stays in memory only,
-   for error messages).
+1. Every file is read as text, in batches, and reduced to the canonical columns (names, free
+   text and unknown columns are dropped in memory, before anything touches the store).
+2. Identifier columns are replaced by keyed pseudonyms batch by batch (the raw text is never
+   stored: an error message on an identifier reads the line from the file again).
 3. Each table is validated in dependency order (units and officers before the tables that
    refer to them), so a reference is checked against the store plus this batch's valid rows.
 4. If anything is wrong and the mode is atomic, nothing is written. Otherwise all tables,
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
-from openeis.ingest.reader import LINE_COLUMN, PendingRead, ReadResult, discover
+from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover
 from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
 from openeis.privacy import Pseudonymiser
 from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
@@ -95,7 +95,7 @@ def ingest_canonical(
 ) -> IngestReport:
     sources, ignored = discover(directory)
     report = ingest_tables(
-        store, [PendingRead(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
+        store, [CanonicalFile(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
         source_format="canonical", progress=progress, before_commit=before_commit, memory_limit=memory_limit,
     )
     report.ignored_files = ignored
@@ -104,7 +104,7 @@ def ingest_canonical(
 
 def ingest_tables(
     store: Store,
-    inputs: list[ReadResult | PendingRead],
+    inputs: list[ReadResult | CanonicalFile],
     pseudonymiser: Pseudonymiser,
     quarantine: bool = False,
     source: str = "",
@@ -128,7 +128,7 @@ def ingest_tables(
 def _ingest(
     store: Store,
     work: Store,
-    inputs: list[ReadResult | PendingRead],
+    inputs: list[ReadResult | CanonicalFile],
     pseudonymiser: Pseudonymiser,
     quarantine: bool,
     source: str,
@@ -151,38 +151,35 @@ def _ingest(
         for number, table in enumerate(ordered):
             if progress:
                 progress(f"reading and validating {table.name}", number, len(ordered))
-            result = by_table.pop(table.name).load()
-            table_report = TableReport(table.name, result.source.name, rows_read=result.data.num_rows)
-            report.tables.append(table_report)
-            if result.unknown_columns:
-                report.unknown_columns[result.source.name] = result.unknown_columns
-            if result.discarded_columns:
-                report.discarded_columns[result.source.name] = result.discarded_columns
-            view = f"input_{table.name}"
+            item = by_table.pop(table.name)
             pseudonymised = f"pseudonymised_{table.name}"
-            with work.registered(view, result.data):
-                _pseudonymise(work, table, view, pseudonymised, pseudonymiser)
             temporary.append(pseudonymised)  # dropped below, or at the end if a check fails
-            found = _run_checks(work, table, pseudonymised, result.source.name, staged, stored_keys)
+            rows_read = _pseudonymise_input(work, table, item, pseudonymised, pseudonymiser)
+            table_report = TableReport(table.name, item.source.name, rows_read=rows_read)
+            report.tables.append(table_report)
+            if item.unknown_columns:
+                report.unknown_columns[item.source.name] = item.unknown_columns
+            if item.discarded_columns:
+                report.discarded_columns[item.source.name] = item.discarded_columns
+            found = _run_checks(work, table, pseudonymised, item.source.name, staged, stored_keys)
             errors = [p for p in found if p.severity == "error"]
             warnings = [p for p in found if p.severity == "warning"]
             table_report.warnings = len(warnings)
-            bad_lines = sorted({p.line for p in errors} | {p.line for p in result.problems})
+            bad_lines = sorted({p.line for p in errors} | {p.line for p in item.problems})
             table_report.quarantined = len(bad_lines)
             stage = f"stage_{table.name}"
             _stage_valid_rows(work, table, pseudonymised, stage, bad_lines)
             temporary.append(stage)
             staged.append((table, stage, table_report))
-            if quarantine and (errors or result.problems):
-                quarantine_rows.extend(_quarantine_rows(work, table, pseudonymised, result.problems + errors))
+            if quarantine and (errors or item.problems):
+                quarantine_rows.extend(_quarantine_rows(work, table, pseudonymised, item.problems + errors))
             # Shown to the user with the raw identifier they can find in their file.
-            report.errors.extend(result.problems + _with_raw_values(table, result.data, errors))
-            report.warnings.extend(_with_raw_values(table, result.data, warnings))
-            # only the staged rows wait for the write: the file's raw text and the
-            # pseudonymised copy go now, so a national ingest holds one file at a time
+            report.errors.extend(item.problems + _with_raw_values(table, item, errors))
+            report.warnings.extend(_with_raw_values(table, item, warnings))
+            # only the staged rows wait for the write: the pseudonymised copy goes now
             work.execute(f"DROP TABLE {pseudonymised}")
             temporary.remove(pseudonymised)
-            del result
+            del item
         if report.errors and not quarantine:
             raise IngestFailed(
                 f"{len(report.errors)} problem(s) in {len({(p.file, p.line) for p in report.errors})} "
@@ -249,9 +246,28 @@ class StoredKeys:
 # -- pseudonyms -------------------------------------------------------------------------
 
 
-def _pseudonymise(store: Store, table: Table, view: str, target: str, pseudonymiser: Pseudonymiser) -> None:
+def _pseudonymise_input(
+    work: Store, table: Table, item: ReadResult | CanonicalFile, target: str, pseudonymiser: Pseudonymiser
+) -> int:
+    """Pseudonymise an input batch by batch into one temporary table; the rows read."""
+    while True:
+        rows = 0
+        try:
+            for number, batch in enumerate(item.batches()):
+                with work.registered("input_rows", batch):
+                    _pseudonymise(work, table, "input_rows", target, pseudonymiser, append=number > 0)
+                rows += batch.num_rows
+            return rows
+        except ReadAgain:  # the file turned out to need the slow reader: start it again
+            work.execute(f"DROP TABLE IF EXISTS {target}")
+
+
+def _pseudonymise(
+    store: Store, table: Table, view: str, target: str, pseudonymiser: Pseudonymiser, append: bool = False
+) -> None:
     """Copy the input into a temporary table with identifiers already pseudonymised, so raw
-    identifiers are never held in any table, and every check runs on a native table.
+    identifiers are never held in any table, and every check runs on a native table
+    (`append`: add to the table made from the file's earlier batches).
 
     A record key is unique per row, so it is hashed row by row; other identifiers (the
     officer, the complaint) repeat, so each distinct value is hashed once and joined back."""
@@ -280,21 +296,20 @@ def _pseudonymise(store: Store, table: Table, view: str, target: str, pseudonymi
             f"WHERE {name} IS NOT NULL)) {alias} ON i.{name} = {alias}.raw"
         )
         join_params.extend(column_params)
+    write = f"INSERT INTO {target} " if append else f"CREATE TEMP TABLE {target} AS "
     store.execute(
-        f"CREATE TEMP TABLE {target} AS SELECT {', '.join(expressions)} FROM {view} i {' '.join(joins)}",
+        f"{write}SELECT {', '.join(expressions)} FROM {view} i {' '.join(joins)}",
         params + join_params,
     )
 
 
-def _with_raw_values(table: Table, data: pa.Table, problems: list[Problem]) -> list[Problem]:
+def _with_raw_values(table: Table, item: ReadResult | CanonicalFile, problems: list[Problem]) -> list[Problem]:
     """Problems on pseudonymised columns, with the value as the user wrote it."""
     wanted = {p.line for p in problems if p.column and table.has(p.column)
               and table.column(p.column).privacy is Privacy.PSEUDONYMISE}
     if not wanted:
         return problems
-    lines = data.column(LINE_COLUMN)
-    mask = pc.is_in(lines, value_set=pa.array(sorted(wanted), type=pa.int64()))
-    subset = data.filter(mask)
+    subset = item.rows_at(wanted)
     by_line = {
         line: index for index, line in enumerate(subset.column(LINE_COLUMN).to_pylist())
     }

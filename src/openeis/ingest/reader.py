@@ -1,9 +1,13 @@
-"""Read canonical input files into Arrow tables of strings, with exact line numbers.
+"""Read canonical input files as batches of strings, with exact line numbers.
 
 Everything is read as text so that validation can say which value in which line is wrong,
 rather than failing on the first value a type-guessing reader cannot parse. The fast path is
-pyarrow's CSV reader; a file it cannot parse (wrong number of fields, blank lines, bad
-UTF-8) is read again with Python's csv module, which knows each record's line number.
+pyarrow's streaming CSV reader; a file it cannot parse (wrong number of fields, bad UTF-8) is
+read again with Python's csv module, which knows each record's line number.
+
+A file is read in batches (about `READ_BLOCK_BYTES` of text each) when its table's turn comes
+in the ingest, so a national file (22 M overtime claims) never sits in memory whole; the raw
+text of a line a problem is reported on is fetched again by reading the file once more.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -24,6 +30,8 @@ from openeis.schema import TABLES_BY_NAME, Table
 
 SUFFIXES = (".csv.gz", ".csv", ".parquet")
 LINE_COLUMN = "_line"
+READ_BLOCK_BYTES = 64 << 20  # text per batch: big enough that per-batch SQL costs little
+SLOW_BATCH_ROWS = 200_000  # records per batch when Python's csv module reads a broken file
 
 
 @dataclass
@@ -40,9 +48,15 @@ class SourceFile:
         return self.path.name.endswith(".parquet")
 
 
+class ReadAgain(Exception):
+    """The fast reader failed part way through a file: the batches given so far must be
+    dropped, and the next `batches()` reads the whole file slowly from the start."""
+
+
 @dataclass
 class ReadResult:
-    """A file's canonical columns as strings, plus a `_line` column."""
+    """A table's canonical columns as strings, plus a `_line` column, already in memory
+    (what the adapters for other formats produce)."""
 
     source: SourceFile
     data: pa.Table
@@ -50,19 +64,71 @@ class ReadResult:
     unknown_columns: list[str] = field(default_factory=list)
     discarded_columns: list[str] = field(default_factory=list)
 
-    def load(self) -> ReadResult:
-        return self
+    def batches(self) -> Iterator[pa.Table]:
+        yield self.data
+
+    def rows_at(self, lines: set[int]) -> pa.Table:
+        return _rows_at(self.data, lines)
 
 
 @dataclass
-class PendingRead:
-    """A file read only when its table's turn comes in the ingest (and dropped after it):
-    reading every file first held a whole force's raw text in memory at once."""
+class CanonicalFile:
+    """A canonical file, read batch by batch each time `batches()` is iterated.
+
+    `problems`, `unknown_columns` and `discarded_columns` are those of the last iteration
+    (the columns are known as soon as the first batch is given)."""
 
     source: SourceFile
+    problems: list[Problem] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    discarded_columns: list[str] = field(default_factory=list)
+    read_slowly: bool = False
 
-    def load(self) -> ReadResult:
-        return read_source(self.source)
+    def batches(self) -> Iterator[pa.Table]:
+        self.problems = []
+        if self.source.is_parquet:
+            raw = _parquet_batches(self.source)
+        elif self.read_slowly:
+            raw = _slow_csv_batches(self.source, _read_header(self.source), self.problems)
+        else:
+            raw = self._fast_then_slow()
+        for number, batch in enumerate(raw):
+            if number == 0:
+                self._check_columns(batch)
+            yield _select_canonical(self.source.table, batch)
+
+    def _fast_then_slow(self) -> Iterator[pa.Table]:
+        header = _read_header(self.source)
+        given = 0
+        try:
+            for batch in _fast_csv_batches(self.source, header):
+                given += 1
+                yield batch
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            self.read_slowly = True
+            if given:
+                raise ReadAgain(self.source.name) from None
+            yield from _slow_csv_batches(self.source, header, self.problems)
+
+    def _check_columns(self, batch: pa.Table) -> None:
+        table = self.source.table
+        present = [name for name in batch.column_names if name != LINE_COLUMN]
+        missing = [c.name for c in table.columns if c.required and c.name not in present]
+        if missing:
+            raise IngestFailed(
+                f"{self.source.name}:1: required column(s) missing from the header: {', '.join(missing)}",
+                [Problem(self.source.name, 1, name, None, "required column missing from the header")
+                 for name in missing],
+            )
+        self.discarded_columns = [name for name in present if name in table.discarded]
+        self.unknown_columns = [
+            name for name in present if name not in table.column_names and name not in table.discarded
+        ]
+
+    def rows_at(self, lines: set[int]) -> pa.Table:
+        """The canonical columns of these lines, read from the file again (only problems ask)."""
+        found = [_rows_at(batch, lines) for batch in self.batches()]
+        return pa.concat_tables(found)
 
 
 def table_name_of(path: Path) -> str | None:
@@ -99,12 +165,20 @@ def discover(directory: Path) -> tuple[list[SourceFile], list[str]]:
 
 
 def read_source(source: SourceFile) -> ReadResult:
-    if source.is_parquet:
-        raw = _read_parquet(source)
-        problems: list[Problem] = []
-    else:
-        raw, problems = _read_csv(source)
-    return _select_canonical(source, raw, problems)
+    """A whole file in memory at once (for tools and tests; the ingest streams)."""
+    streamed = CanonicalFile(source)
+    while True:
+        try:
+            data = pa.concat_tables(list(streamed.batches()))
+            break
+        except ReadAgain:
+            continue
+    return ReadResult(source, data, streamed.problems, streamed.unknown_columns, streamed.discarded_columns)
+
+
+def _rows_at(data: pa.Table, lines: set[int]) -> pa.Table:
+    wanted = pa.array(sorted(lines), type=pa.int64())
+    return data.filter(pc.is_in(data.column(LINE_COLUMN), value_set=wanted))
 
 
 # -- CSV --------------------------------------------------------------------------------
@@ -132,57 +206,86 @@ def _read_header(source: SourceFile) -> list[str]:
 
 
 def _read_csv(source: SourceFile) -> tuple[pa.Table, list[Problem]]:
+    """A whole CSV file, every column, as strings (the adapters read their sources so)."""
     header = _read_header(source)
     try:
-        data = pacsv.read_csv(
-            source.path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        return pa.concat_tables(list(_fast_csv_batches(source, header))), []
     except (pa.ArrowInvalid, UnicodeDecodeError):
-        return _read_csv_slowly(source, header)
-    data = data.append_column(LINE_COLUMN, _line_numbers(data))
-    return _drop_blank_lines(data), []
+        problems: list[Problem] = []
+        return pa.concat_tables(list(_slow_csv_batches(source, header, problems))), problems
+
+
+def _fast_csv_batches(source: SourceFile, header: list[str]) -> Iterator[pa.Table]:
+    """Every column as strings plus `_line`; blank lines dropped. Raises ArrowInvalid (maybe
+    after some batches) on a file pyarrow cannot parse."""
+    reader = pacsv.open_csv(
+        source.path,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=READ_BLOCK_BYTES),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    next_line = 2  # the header is line 1
+    given = False
+    for batch in reader:
+        data = pa.Table.from_batches([batch])
+        lines, next_line = _line_numbers(data, next_line)
+        given = True
+        yield _drop_blank_lines(data.append_column(LINE_COLUMN, lines))
+    if not given:
+        yield _empty(header)
+
+
+def _empty(header: list[str]) -> pa.Table:
+    schema = pa.schema([(name, pa.string()) for name in header] + [(LINE_COLUMN, pa.int64())])
+    return schema.empty_table()
 
 
 def _drop_blank_lines(data: pa.Table) -> pa.Table:
     """A blank line (or one of only empty fields) holds nothing to load or to complain of."""
-    if data.num_rows == 0:
-        return data
+    values = [data.column(name) for name in data.column_names if name != LINE_COLUMN]
+    if data.num_rows == 0 or not values or any(column.null_count == 0 for column in values):
+        return data  # some column is filled in every row: no row is blank
     empty = None
-    for name in data.column_names:
-        if name == LINE_COLUMN:
-            continue
-        is_null = pc.is_null(data.column(name))
+    for column in values:
+        is_null = pc.is_null(column)
         empty = is_null if empty is None else pc.and_(empty, is_null)
-    return data if empty is None else data.filter(pc.invert(empty))
+    return data.filter(pc.invert(empty))
 
 
-def _line_numbers(data: pa.Table) -> pa.Array:
-    """Physical line of each record: the header is line 1; quoted newlines add lines."""
+def _line_numbers(data: pa.Table, first_line: int) -> tuple[pa.Array, int]:
+    """Physical line of each record, and the line after the batch: quoted newlines add lines."""
     count = data.num_rows
-    extra = None
+    base = np.arange(first_line, first_line + count, dtype=np.int64)
+    extra = np.zeros(count, dtype=np.int64)
     for column in data.columns:
-        newlines = pc.fill_null(pc.count_substring(column, "\n"), 0)
-        extra = newlines if extra is None else pc.add(extra, newlines)
-    base = pa.array(range(2, count + 2), type=pa.int64())
-    if extra is None or count == 0 or pc.max(extra).as_py() == 0:
-        return base
+        if _may_hold_newline(column):
+            extra += pc.fill_null(pc.count_substring(column, "\n"), 0).to_numpy()
+    if not extra.any():
+        return pa.array(base), first_line + count
     # A record starts after every newline inside the records before it.
-    before = pc.subtract(pc.cumulative_sum(pc.cast(extra, pa.int64())), pc.cast(extra, pa.int64()))
-    return pc.add(base, before)
+    before = np.cumsum(extra) - extra
+    return pa.array(base + before), first_line + count + int(extra.sum())
 
 
-def _read_csv_slowly(source: SourceFile, header: list[str]) -> tuple[pa.Table, list[Problem]]:
-    problems: list[Problem] = []
+def _may_hold_newline(column: pa.ChunkedArray) -> bool:
+    """Whether any newline byte is in the column's text (a scan of the raw bytes, much
+    cheaper than counting per value; nearly every column of a real file has none)."""
+    for chunk in column.chunks:
+        text = chunk.buffers()[2]
+        if text is not None and text.size and np.any(np.frombuffer(text, dtype=np.uint8) == 10):
+            return True
+    return False
+
+
+def _slow_csv_batches(source: SourceFile, header: list[str], problems: list[Problem]) -> Iterator[pa.Table]:
     rows: list[list[str | None]] = []
     lines: list[int] = []
+    given = False
     with _open_text(source.path) as handle:
         reader = csv.reader(handle)
         next(reader)  # header
@@ -208,19 +311,38 @@ def _read_csv_slowly(source: SourceFile, header: list[str]) -> tuple[pa.Table, l
                 continue
             rows.append([value if value != "" else None for value in record])
             lines.append(line)
+            if len(rows) == SLOW_BATCH_ROWS:
+                yield _rows_table(header, rows, lines)
+                given = True
+                rows, lines = [], []
+    if rows or not given:
+        yield _rows_table(header, rows, lines)
+
+
+def _rows_table(header: list[str], rows: list[list[str | None]], lines: list[int]) -> pa.Table:
     columns = {name: pa.array([row[i] for row in rows], type=pa.string()) for i, name in enumerate(header)}
     columns[LINE_COLUMN] = pa.array(lines, type=pa.int64())
-    return pa.table(columns), problems
+    return pa.table(columns)
 
 
 # -- Parquet ----------------------------------------------------------------------------
 
 
-def _read_parquet(source: SourceFile) -> pa.Table:
+def _parquet_batches(source: SourceFile) -> Iterator[pa.Table]:
     try:
-        data = pq.read_table(source.path)
+        parquet = pq.ParquetFile(source.path)
+        next_line = 1  # a Parquet file has no header line: row 1 is its first record
+        for batch in parquet.iter_batches(batch_size=1_000_000):
+            data = _parquet_as_text(pa.Table.from_batches([batch]), next_line)
+            next_line += batch.num_rows
+            yield data
+        if next_line == 1:
+            yield _parquet_as_text(parquet.schema_arrow.empty_table(), 1)
     except (pa.ArrowInvalid, OSError) as error:
         raise IngestFailed(f"{source.name}: not a readable Parquet file: {error}") from None
+
+
+def _parquet_as_text(data: pa.Table, first_line: int) -> pa.Table:
     columns = {}
     for name in data.column_names:
         column = data.column(name)
@@ -229,24 +351,17 @@ def _read_parquet(source: SourceFile) -> pa.Table:
         elif pa.types.is_boolean(column.type):
             column = pc.if_else(column, "true", "false")
         columns[name] = pc.cast(column, pa.string())
-    columns[LINE_COLUMN] = pa.array(range(1, data.num_rows + 1), type=pa.int64())
+    columns[LINE_COLUMN] = pa.array(np.arange(first_line, first_line + data.num_rows, dtype=np.int64))
     return pa.table(columns)
 
 
 # -- keep the canonical columns only ----------------------------------------------------
 
 
-def _select_canonical(source: SourceFile, raw: pa.Table, problems: list[Problem]) -> ReadResult:
-    table = source.table
-    present = [name for name in raw.column_names if name != LINE_COLUMN]
-    missing = [c.name for c in table.columns if c.required and c.name not in present]
-    if missing:
-        raise IngestFailed(
-            f"{source.name}:1: required column(s) missing from the header: {', '.join(missing)}",
-            [Problem(source.name, 1, name, None, "required column missing from the header") for name in missing],
-        )
-    discarded = [name for name in present if name in table.discarded]
-    unknown = [name for name in present if name not in table.column_names and name not in table.discarded]
+def _select_canonical(table: Table, raw: pa.Table) -> pa.Table:
+    """The table's columns, trimmed, blanks as missing; names, free text and unknown columns
+    are dropped here, before anything is stored."""
+    present = set(raw.column_names)
     columns = {}
     for column in table.columns:
         if column.name in present:
@@ -258,5 +373,4 @@ def _select_canonical(source: SourceFile, raw: pa.Table, problems: list[Problem]
         else:
             columns[column.name] = pa.nulls(raw.num_rows, type=pa.string())
     columns[LINE_COLUMN] = raw.column(LINE_COLUMN)
-    # Names, free text and unknown columns are dropped here, before anything is stored.
-    return ReadResult(source, pa.table(columns), problems, unknown, discarded)
+    return pa.table(columns)
