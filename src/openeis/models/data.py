@@ -59,6 +59,36 @@ def _frame_of(table: pa.Table) -> pd.DataFrame:
     return frame.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
+def training_file(store: Store, dates: list[date], labels: pd.DataFrame, label: str, config: OpenEISConfig,
+                  directory: Path, progress=None) -> Path:
+    """The dates' features joined with their labels (as `with_labels` does), written as one
+    Parquet file ordered by as-of date, then officer, without loading it: each date is a
+    contiguous range of rows, and a streamed training reads it a row group at a time."""
+    import duckdb
+
+    features = directory / "features.parquet"
+    build_features(store, sorted(set(dates)), features, config.features, progress=progress)
+    out = directory / "training.parquet"
+    con = duckdb.connect()  # in-process: the rows never go to a server
+    try:
+        con.execute(f"SET memory_limit = '{config.features.memory_limit}'")
+        con.execute(f"SET temp_directory = '{directory / 'spill'}'")
+        con.register("labels", labels[KEYS + [label]])
+        con.execute(
+            f"COPY (SELECT f.*, coalesce(l.{label}, 0)::INTEGER AS {label} "
+            f"FROM read_parquet('{features}') f JOIN labels l "
+            f"ON f.officer = l.officer AND CAST(f.as_of AS DATE) = CAST(l.as_of AS DATE) "
+            f"ORDER BY f.as_of, f.officer) TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE {TRAINING_ROW_GROUP})"
+        )
+    finally:
+        con.close()
+    features.unlink()
+    return out
+
+
+TRAINING_ROW_GROUP = 100_000  # rows LightGBM reads at a time from a training file
+
+
 def label_frame(store: Store, dates: list[date], label: str, config: OpenEISConfig,
                 known_at: date | None) -> pd.DataFrame:
     frame = compute_labels(store, sorted(set(dates)), [label], config.labels, known_at).to_pandas()

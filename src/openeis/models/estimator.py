@@ -189,7 +189,8 @@ class RiskModel:
             values = explainer.shap_values(Z)
             base = np.full(len(X), float(np.ravel(explainer.expected_value)[0]))
         else:
-            explainer = shap.TreeExplainer(self.estimator_.booster_)
+            # a LightGBM classifier, or the Booster of a streamed training (models/streamed.py)
+            explainer = shap.TreeExplainer(getattr(self.estimator_, "booster_", self.estimator_))
             with warnings.catch_warnings():
                 # shap notes that its LightGBM output format changed; handled just below
                 warnings.simplefilter("ignore", UserWarning)

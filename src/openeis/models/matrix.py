@@ -57,10 +57,16 @@ class MatrixSpec:
 
     @classmethod
     def from_training(cls, frame: pd.DataFrame) -> MatrixSpec:
-        numeric = [c for c in frame.columns if c not in KEYS and c not in NOT_INPUTS
-                   and c not in CATEGORICAL and pd.api.types.is_numeric_dtype(frame[c])]
-        categories = {c: tuple(sorted(frame[c].dropna().astype(str).unique()))
-                      for c in CATEGORICAL if c in frame.columns}
+        return cls.from_columns(frame, frame)
+
+    @classmethod
+    def from_columns(cls, columns: pd.DataFrame, categorical: pd.DataFrame) -> MatrixSpec:
+        """From a frame with the training columns (their types; no rows needed) and one with
+        every training value of the categorical columns (a streamed file reads only those)."""
+        numeric = [c for c in columns.columns if c not in KEYS and c not in NOT_INPUTS
+                   and c not in CATEGORICAL and pd.api.types.is_numeric_dtype(columns[c])]
+        categories = {c: tuple(sorted(categorical[c].dropna().astype(str).unique()))
+                      for c in CATEGORICAL if c in columns.columns}
         check_no_protected(numeric + list(categories))
         return cls(tuple(numeric), categories)
 

@@ -115,9 +115,10 @@ class TrainingResult:
     train_dates: list[date]
     rows: int
     positives: int
+    streamed: bool = False  # the training file streamed into LightGBM (models/streamed.py)
 
     def metrics(self) -> dict:
-        return {"train_rows": self.rows, "train_positives": self.positives,
+        return {"train_rows": self.rows, "train_positives": self.positives, "streamed": self.streamed,
                 "selection": self.selection.summary(),
                 "calibration": {"slope": self.model.platt_[0], "intercept": self.model.platt_[1]}}
 

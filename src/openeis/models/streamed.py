@@ -1,0 +1,240 @@
+"""Training on more rows than fit in memory: the training file streamed into LightGBM.
+
+Above `[models] stream_above_rows` training rows, `openeis train` does not load the feature
+frame. The features and labels go to one Parquet file ordered by as-of date (each date a
+contiguous range of rows, `data.training_file`), and LightGBM bins it a row group at a time
+through `lightgbm.Sequence`: one byte per cell instead of the sixteen of a float64 frame and
+its matrix. The validation and calibration folds are subsets of that one binned Dataset;
+held-out dates are read back one at a time to be scored. Logistic candidates, which need
+the matrix itself, are fitted in memory on a seeded sample of `stream_above_rows` rows.
+
+Selection, calibration and the model's contract are those of in-memory training
+(models/train.py, models/estimator.py); only where the rows come from differs. Measured:
+docs/scale.md, "Training at scale".
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sklearn.linear_model import LogisticRegression
+
+from openeis.config import OpenEISConfig
+from openeis.features.labels import label_window_months
+from openeis.models.estimator import Candidate, RiskModel, _folds, grid
+from openeis.models.evaluation import precision_at_capacity
+from openeis.models.matrix import CATEGORICAL, MatrixSpec
+from openeis.models.train import Selection, TrainingResult, choose, fit_candidate, validation_folds
+
+
+class TrainingFile:
+    """A training file's rows: labels and dates in memory (a few bytes a row), features read
+    from the file when asked for."""
+
+    def __init__(self, path: Path, label: str):
+        self.path = Path(path)
+        self.label = label
+        self.parquet = pq.ParquetFile(self.path)
+        keys = self.parquet.read(columns=["as_of", label])
+        self.y = keys.column(label).to_numpy().astype(int)
+        as_of = pc.cast(keys.column("as_of"), pa.date32()).to_numpy(zero_copy_only=False)
+        self.dates = [d.astype("datetime64[D]").astype(object) for d in np.unique(as_of)]
+        self.date_of_row = np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), as_of)
+        bounds = np.searchsorted(self.date_of_row, np.arange(len(self.dates) + 1))
+        self.ranges = {d: (int(bounds[i]), int(bounds[i + 1])) for i, d in enumerate(self.dates)}
+        names = self.parquet.schema_arrow.names
+        self.columns = [n for n in names if n != label]
+        present = [c for c in CATEGORICAL if c in names]
+        categorical = self.parquet.read(columns=present).to_pandas() if present else pd.DataFrame()
+        self.spec = MatrixSpec.from_columns(self.parquet.schema_arrow.empty_table().to_pandas()
+                                            .drop(columns=[label]), categorical)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def rows_of(self, dates: list[date]) -> np.ndarray:
+        return np.concatenate([np.arange(*self.ranges[d]) for d in sorted(dates) if d in self.ranges]
+                              or [np.array([], dtype=np.int64)])
+
+    def frame_of(self, day: date) -> pd.DataFrame:
+        """One date's rows as a feature frame with the label (a cohort: small)."""
+        first, last = self.ranges[day]
+        groups = self._groups(first, last)
+        table = self.parquet.read_row_groups(groups)
+        return table.slice(first - int(self._group_starts()[groups[0]]), last - first).to_pandas()
+
+    def sample_frame(self, rows: np.ndarray, limit: int, seed: int) -> pd.DataFrame:
+        """Up to `limit` of these rows, chosen by the seed, read a row group at a time."""
+        if len(rows) > limit:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+        starts = self._group_starts()
+        group_of = np.searchsorted(starts, rows, "right") - 1
+        parts = []
+        for group in np.unique(group_of):
+            local = rows[group_of == group] - starts[group]
+            parts.append(self.parquet.read_row_group(int(group)).take(pa.array(local)))
+        return pa.concat_tables(parts).to_pandas()
+
+    def _group_starts(self) -> np.ndarray:
+        sizes = [self.parquet.metadata.row_group(i).num_rows for i in range(self.parquet.num_row_groups)]
+        return np.cumsum([0, *sizes])
+
+    def _groups(self, first: int, last: int) -> list[int]:
+        starts = self._group_starts()
+        return list(range(int(np.searchsorted(starts, first, "right") - 1),
+                          int(np.searchsorted(starts, last - 1, "right"))))
+
+
+def _sequence(file: TrainingFile):
+    import lightgbm as lgb
+
+    class MatrixRows(lgb.Sequence):
+        """The model matrix of the training file, read one row group at a time."""
+
+        batch_size = int(file.parquet.metadata.row_group(0).num_rows) if file.parquet.num_row_groups else 1
+
+        def __init__(self):
+            self.starts = file._group_starts()
+            self.cached: tuple[int, np.ndarray | None] = (-1, None)
+
+        def __len__(self) -> int:
+            return len(file)
+
+        def _group(self, group: int) -> np.ndarray:
+            if self.cached[0] != group:
+                frame = file.parquet.read_row_group(group, columns=file.columns).to_pandas()
+                self.cached = (group, file.spec.matrix(frame))
+            return self.cached[1]
+
+        def __getitem__(self, idx):
+            if isinstance(idx, slice):
+                start, stop, _ = idx.indices(len(self))
+                groups = file._groups(start, stop)
+                parts = [self._group(g) for g in groups]
+                block = parts[0] if len(parts) == 1 else np.vstack(parts)
+                offset = start - int(self.starts[groups[0]])
+                return block[offset:offset + stop - start]
+            # LightGBM samples single rows in increasing order to find the bin edges
+            group = int(np.searchsorted(self.starts, idx, "right") - 1)
+            return self._group(group)[idx - int(self.starts[group])]
+
+    return MatrixRows()
+
+
+@dataclass
+class BinnedRows:
+    """The training file binned once per set of Dataset parameters (candidates that share
+    `max_bin` share it); each fit takes a subset of its rows."""
+
+    file: TrainingFile
+    config: OpenEISConfig
+
+    def __post_init__(self):
+        self.datasets: dict[tuple, object] = {}
+
+    def dataset(self, candidate: Candidate):
+        import lightgbm as lgb
+
+        key = (candidate.params.get("max_bin", 255),)
+        if key not in self.datasets:
+            params = {"max_bin": key[0], "verbose": -1, "seed": self.config.models.seed,
+                      "num_threads": self.config.models.threads}
+            data = lgb.Dataset(_sequence(self.file), label=self.file.y, params=params, free_raw_data=True)
+            self.datasets[key] = data.construct()
+        return self.datasets[key]
+
+    def fit(self, candidate: Candidate, rows: np.ndarray):
+        """A LightGBM Booster on these rows (at most `max_train_rows`, chosen by the seed)."""
+        import lightgbm as lgb
+
+        m = self.config.models
+        if len(rows) > m.max_train_rows:
+            rows = np.sort(np.random.default_rng(m.seed).choice(rows, size=m.max_train_rows, replace=False))
+        subset = self.dataset(candidate).subset(rows.tolist())
+        params = {"objective": "binary", "verbose": -1, "seed": m.seed, "num_threads": m.threads,
+                  "deterministic": True, "force_row_wise": True, **candidate.params}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return lgb.train(params, subset)
+
+
+def _as_model(candidate: Candidate, spec: MatrixSpec, booster, config: OpenEISConfig) -> RiskModel:
+    m = config.models
+    model = RiskModel(candidate, seed=m.seed, threads=m.threads, calibration_folds=m.calibration_folds)
+    model.spec_ = spec
+    model.estimator_ = booster
+    model.platt_ = (1.0, 0.0)
+    return model
+
+
+def fit_streamed(candidate: Candidate, file: TrainingFile, binned: BinnedRows, rows: np.ndarray,
+                 config: OpenEISConfig, calibrate: bool) -> RiskModel:
+    """Fit one candidate on these rows of the file, as `train.fit_candidate` does in memory."""
+    m = config.models
+    if candidate.kind != "lightgbm":
+        frame = file.sample_frame(rows, m.stream_above_rows, m.seed)
+        return fit_candidate(candidate, frame, file.label, config, calibrate=calibrate)
+    model = _as_model(candidate, file.spec, binned.fit(candidate, rows), config)
+    if calibrate:
+        model.platt_ = _platt(candidate, file, binned, rows, model, config)
+    return model
+
+
+def _platt(candidate: Candidate, file: TrainingFile, binned: BinnedRows, rows: np.ndarray,
+           model: RiskModel, config: OpenEISConfig) -> tuple[float, float]:
+    """Platt scaling on out-of-fold margins, folds by as-of date (as RiskModel.fit)."""
+    y = file.y[rows]
+    groups = file.date_of_row[rows]
+    out_of_fold = np.empty(len(rows))
+    for train, test in _folds(y, groups, config.models.calibration_folds, config.models.seed):
+        fold = model if y[train].min() == y[train].max() else _as_model(
+            candidate, file.spec, binned.fit(candidate, rows[train]), config)
+        for d in np.unique(groups[test]):  # held-out rows scored a date at a time
+            day = file.dates[d]
+            where = np.flatnonzero(groups == d)
+            margins = fold.decision_function(file.frame_of(day))
+            out_of_fold[where] = margins[rows[where] - file.ranges[day][0]]
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold[:, None], y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def select_streamed(file: TrainingFile, binned: BinnedRows, dates: list[date], config: OpenEISConfig,
+                    candidates: list[Candidate]) -> Selection:
+    """`train.select` on the file: the same folds, the same precision at capacity."""
+    window = label_window_months(file.label, config.labels)
+    folds = validation_folds(dates, window, config.models.validation_dates)
+    selection = Selection(candidates[0], [v.isoformat() for v, _ in folds], {c.name: [] for c in candidates})
+    for v, earlier in folds:
+        rows = file.rows_of(earlier)
+        test = file.frame_of(v)
+        capacity = config.flags.capacity(len(test))
+        for c in candidates:
+            if len(np.unique(file.y[rows])) < 2:
+                selection.precision[c.name].append(float("nan"))
+                continue
+            model = fit_streamed(c, file, binned, rows, config, calibrate=False)
+            scores = model.decision_function(test)
+            selection.precision[c.name].append(precision_at_capacity(scores, test[file.label].to_numpy(), capacity))
+    selection.selected = choose(candidates, selection.precision, config.models.selection)
+    return selection
+
+
+def train_on_file(path: Path, label: str, dates: list[date], as_of: date, config: OpenEISConfig) -> TrainingResult:
+    """`train.train_on` for a training file too big to load: select, then fit the winner on
+    every row, calibrated."""
+    file = TrainingFile(path, label)
+    if len(file) == 0 or len(np.unique(file.y)) < 2:
+        raise ValueError(f"no usable training data for {label} before {as_of}: "
+                         f"{len(file)} rows, {int(file.y.sum())} positives")
+    binned = BinnedRows(file, config)
+    selection = select_streamed(file, binned, dates, config, grid(config.models))
+    model = fit_streamed(selection.selected, file, binned, np.arange(len(file)), config, calibrate=True)
+    return TrainingResult(model, selection, label, as_of, dates, len(file), int(file.y.sum()), streamed=True)

@@ -1,0 +1,93 @@
+"""Training streamed from the feature file (models/streamed.py), used above
+`[models] stream_above_rows`: set low here so a small synthetic force streams.
+
+The real CLI on a real DuckDB store; the streamed model is compared with the in-memory one
+trained on the same rows."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openeis.config import load_config
+from openeis.models import data
+from openeis.models.streamed import TrainingFile, _sequence, train_on_file
+from openeis.models.train import train_on
+from openeis.store import open_store
+
+MODELS = """
+[models]
+logistic_c = [0.05]
+lightgbm = [{num_leaves = 7, n_estimators = 40, learning_rate = 0.1, min_child_samples = 30, colsample_bytree = 0.5, max_bin = 63}]
+validation_dates = 2
+calibration_folds = 2
+stream_above_rows = 1000
+
+[splits]
+start = "2016-01-01"
+end = "2020-01-01"
+frequency_months = 6
+"""
+
+
+@pytest.fixture
+def streamed_store(cli, tmp_path):
+    cli("synth", "--officers", 500, "--years", 6, "--seed", 7, "--out", "force", "--format", "parquet")
+    cli("init")
+    cli("ingest", "force")
+    (tmp_path / "openeis.toml").write_text(MODELS)
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_train_streams_above_the_setting_and_the_model_scores_and_explains(cli, streamed_store):
+    trained = json.loads(cli("train", "--json").stdout)
+    metrics = trained["metrics"]
+    assert metrics["streamed"] is True
+    assert metrics["train_rows"] > 1000
+    folds = metrics["selection"]["candidates"]
+    assert all(len(c["folds"]) == 2 for c in folds.values())
+    run = json.loads(cli("score", "--as-of", "2020-06-01", "--json").stdout)
+    model_flags = [f for f in run["flags"] if f["source"] == "model"]
+    assert len(model_flags) == run["capacity"] > 0
+    assert all(f["explanation"] for f in model_flags)
+
+
+@pytest.mark.slow
+def test_streamed_training_reads_the_same_rows_as_the_loaded_frame(cli, streamed_store):
+    config = load_config(str(streamed_store / "openeis.toml"))
+    label = config.labels.default
+    store = open_store(str(streamed_store / "openeis.duckdb"), read_only=True)
+    try:
+        as_of = data.latest_data_date(store)
+        dates = data.training_dates(config, as_of, label)
+        labels = data.label_frame(store, dates, label, config, known_at=as_of)
+        frame = data.with_labels(data.feature_frame(store, dates, config), labels, label)
+        frame = frame.sort_values(["as_of", "officer"]).reset_index(drop=True)
+        loaded = train_on(frame, label, dates, as_of, config)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = data.training_file(store, dates, labels, label, config, Path(tmp))
+            file = TrainingFile(path, label)
+            # the matrix LightGBM is given, row for row, and its labels
+            assert np.array_equal(file.y, frame[label].to_numpy())
+            assert file.spec == loaded.model.spec_
+            rows = _sequence(file)
+            assert np.array_equal(rows[0:len(rows)], file.spec.matrix(frame), equal_nan=True)
+            assert np.array_equal(rows[len(rows) - 1], file.spec.matrix(frame.tail(1))[0], equal_nan=True)
+            streamed = train_on_file(path, label, dates, as_of, config)
+    finally:
+        store.close()
+    assert (streamed.rows, streamed.positives) == (loaded.rows, loaded.positives)
+    assert streamed.selection.folds == loaded.selection.folds
+    # LightGBM bins a Sequence slightly differently (it keeps a few constant columns that
+    # it drops from a matrix), so the models are close, not equal
+    test = frame[frame["as_of"] == dates[-1]]
+    a = loaded.model.decision_function(test)
+    b = streamed.model.decision_function(test)
+    assert np.corrcoef(a, b)[0, 1] > 0.85
+    explained = streamed.model.explain(test.head(5))
+    assert np.allclose(explained.total, b[:5])
