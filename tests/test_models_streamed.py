@@ -91,3 +91,15 @@ def test_streamed_training_reads_the_same_rows_as_the_loaded_frame(cli, streamed
     assert np.corrcoef(a, b)[0, 1] > 0.85
     explained = streamed.model.explain(test.head(5))
     assert np.allclose(explained.total, b[:5])
+
+
+@pytest.mark.slow
+def test_backtest_streams_each_test_dates_training_rows(cli, streamed_store):
+    cli("backtest", "--as-of", "2019-07-01,2020-01-01", "--json", "bt.json")
+    report = json.loads((streamed_store / "bt.json").read_text())
+    dates = report["dates"]
+    assert [d["as_of"] for d in dates] == ["2019-07-01", "2020-01-01"]
+    assert all(d["streamed"] and d["train_rows"] > 1000 for d in dates)
+    for d in dates:
+        assert set(d["models"]) >= {"logistic_c0.05", "lightgbm_leaves7_trees40_lr0.1"}
+        assert 0 <= d["models"][d["selected"]]["precision_at_capacity"] <= 1

@@ -8,8 +8,10 @@ label as the store knows it now. Rules and the prior-count ranking are scored th
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,8 @@ from openeis.models import baselines, data
 from openeis.models.estimator import grid
 from openeis.models.evaluation import calibration_bins, expected_hits, flag_metrics, ranking_metrics, top_k
 from openeis.models.rules import rule_flags
-from openeis.models.train import fit_candidate, select
+from openeis.models.streamed import StreamedTraining, training_rows
+from openeis.models.train import LoadedTraining
 from openeis.store import Store
 
 CURVE_PERCENTS = [0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10]
@@ -46,17 +49,17 @@ def precision_curve(scores: np.ndarray, labels: np.ndarray) -> list[float | None
     return out
 
 
-def evaluate_date(test_date: date, train: pd.DataFrame, test: pd.DataFrame, label: str,
+def evaluate_date(test_date: date, training: LoadedTraining | StreamedTraining, test: pd.DataFrame, label: str,
                   train_dates: list[date], config: OpenEISConfig, label_closed: bool) -> DateResult:
     y = test[label].to_numpy()
     capacity = config.flags.capacity(len(test))
     rules = rule_flags(test, config.rules.rules)
     rule_count = int(rules.sum())
-    selection = select(train, label, train_dates, config)
+    selection = training.select(train_dates)
     entry = {
         "as_of": test_date.isoformat(), "cohort": int(len(test)), "positives": int(y.sum()),
         "capacity": capacity, "train_dates": [d.isoformat() for d in train_dates],
-        "train_rows": int(len(train)), "train_positives": int(train[label].sum()),
+        "train_rows": training.rows, "train_positives": training.positives, "streamed": training.streamed,
         "label_window_closed": label_closed,
         "rule": flag_metrics(rules, y),
         "models": {}, "selected": selection.selected.name, "selection": selection.summary(),
@@ -64,7 +67,7 @@ def evaluate_date(test_date: date, train: pd.DataFrame, test: pd.DataFrame, labe
     result = DateResult(entry)
     for candidate in grid(config.models):
         is_selected = candidate.name == selection.selected.name
-        model = fit_candidate(candidate, train, label, config, calibrate=is_selected)
+        model = training.fit(candidate, calibrate=is_selected)
         scores = model.decision_function(test)
         entry["models"][candidate.name] = ranking_metrics(scores, y, rule_count, capacity)
         result.curves[candidate.name] = precision_curve(scores, y)
@@ -99,14 +102,14 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
     results = []
     for i, (t, train_dates) in enumerate(plans.items()):
         step(f"backtest: {t}", i, len(plans))
-        # One test date's features at a time: every date of a national backtest at once (150k
-        # officers x 15 dates x 260 features) would not fit in 8 GiB with its copies.
-        features = data.feature_frame(store, train_dates + [t], config)
+        # One test date at a time, its training rows loaded or streamed as `openeis train`
+        # would (every date of a national backtest at once would not fit in 8 GiB).
         known = data.label_frame(store, train_dates, label, config, known_at=t)
-        train = data.with_labels(features[features["as_of"].isin(train_dates)], known, label)
-        test = data.with_labels(features[features["as_of"] == t], outcomes, label)
-        del features
-        result = evaluate_date(t, train, test, label, train_dates, config, add_months(t, window) <= latest)
+        test = data.with_labels(data.feature_frame(store, [t], config), outcomes, label)
+        with tempfile.TemporaryDirectory(prefix="openeis-backtest-") as tmp:
+            training = training_rows(store, train_dates, known, label, config, Path(tmp))
+            result = evaluate_date(t, training, test, label, train_dates, config, add_months(t, window) <= latest)
+            del training
         result.entry["audit"] = audit_date(characteristics, config, test, label, result.selected_scores)
         results.append(result)
     report = {"label": label, "dates": [r.entry for r in results],

@@ -10,8 +10,8 @@ from openeis.config import OpenEISConfig
 from openeis.governance import access_log
 from openeis.governance.roles import Actor, Role
 from openeis.models import data, registry
-from openeis.models.streamed import train_on_file
-from openeis.models.train import train_on
+from openeis.models.streamed import training_rows
+from openeis.models.train import train_with
 from openeis.store import Store
 
 
@@ -29,15 +29,10 @@ def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, 
             f"have a closed label window by {as_of}; {config.splits.min_train_dates} needed "
             "(change [splits] in the config or --as-of)")
     labels = data.label_frame(store, dates, label, config, known_at=as_of)
-    if len(labels) > config.models.stream_above_rows:
-        with tempfile.TemporaryDirectory(prefix="openeis-train-") as tmp:
-            path = data.training_file(store, dates, labels, label, config, Path(tmp), progress=progress)
-            del labels
-            result = train_on_file(path, label, dates, as_of, config)
-    else:
-        # the feature frame lives only until it is joined with the labels
-        frame = data.with_labels(data.feature_frame(store, dates, config, progress=progress), labels, label)
-        result = train_on(frame, label, dates, as_of, config)
+    with tempfile.TemporaryDirectory(prefix="openeis-train-") as tmp:
+        training = training_rows(store, dates, labels, label, config, Path(tmp), progress=progress)
+        del labels
+        result = train_with(training, dates, as_of)
     return registry.register(store, result.model, label=label, trained_as_of=as_of, train_dates=dates,
                              config=config, data_hash=data.data_snapshot_hash(store),
                              metrics=result.metrics(), actor=actor)

@@ -32,7 +32,17 @@ from openeis.features.labels import label_window_months
 from openeis.models.estimator import Candidate, RiskModel, _folds, grid
 from openeis.models.evaluation import precision_at_capacity
 from openeis.models.matrix import CATEGORICAL, MatrixSpec
-from openeis.models.train import Selection, TrainingResult, choose, fit_candidate, validation_folds
+from openeis.models import data
+from openeis.models.train import (
+    LoadedTraining,
+    Selection,
+    TrainingResult,
+    choose,
+    fit_candidate,
+    train_with,
+    validation_folds,
+)
+from openeis.store import Store
 
 
 class TrainingFile:
@@ -227,14 +237,45 @@ def select_streamed(file: TrainingFile, binned: BinnedRows, dates: list[date], c
     return selection
 
 
+class StreamedTraining:
+    """Training rows in a training file, streamed (the methods of `train.LoadedTraining`)."""
+
+    streamed = True
+
+    def __init__(self, path: Path, label: str, config: OpenEISConfig):
+        self.file = TrainingFile(path, label)
+        self.binned = BinnedRows(self.file, config)
+        self.label = label
+        self.config = config
+
+    @property
+    def rows(self) -> int:
+        return len(self.file)
+
+    @property
+    def positives(self) -> int:
+        return int(self.file.y.sum())
+
+    def select(self, dates: list[date]) -> Selection:
+        return select_streamed(self.file, self.binned, dates, self.config, grid(self.config.models))
+
+    def fit(self, candidate: Candidate, calibrate: bool = True) -> RiskModel:
+        every_row = np.arange(len(self.file))
+        return fit_streamed(candidate, self.file, self.binned, every_row, self.config, calibrate)
+
+
+def training_rows(store: Store, dates: list[date], labels: pd.DataFrame, label: str, config: OpenEISConfig,
+                  directory: Path, progress=None) -> LoadedTraining | StreamedTraining:
+    """The dates' features with their labels: loaded, or above `stream_above_rows` written to
+    a training file in `directory` (which must outlive the training) and streamed."""
+    if len(labels) > config.models.stream_above_rows:
+        path = data.training_file(store, dates, labels, label, config, directory, progress=progress)
+        return StreamedTraining(path, label, config)
+    # the feature frame lives only until it is joined with the labels
+    frame = data.with_labels(data.feature_frame(store, dates, config, progress=progress), labels, label)
+    return LoadedTraining(frame, label, config)
+
+
 def train_on_file(path: Path, label: str, dates: list[date], as_of: date, config: OpenEISConfig) -> TrainingResult:
-    """`train.train_on` for a training file too big to load: select, then fit the winner on
-    every row, calibrated."""
-    file = TrainingFile(path, label)
-    if len(file) == 0 or len(np.unique(file.y)) < 2:
-        raise ValueError(f"no usable training data for {label} before {as_of}: "
-                         f"{len(file)} rows, {int(file.y.sum())} positives")
-    binned = BinnedRows(file, config)
-    selection = select_streamed(file, binned, dates, config, grid(config.models))
-    model = fit_streamed(selection.selected, file, binned, np.arange(len(file)), config, calibrate=True)
-    return TrainingResult(model, selection, label, as_of, dates, len(file), int(file.y.sum()), streamed=True)
+    """`train.train_on` for a training file too big to load."""
+    return train_with(StreamedTraining(path, label, config), dates, as_of)

@@ -123,12 +123,45 @@ class TrainingResult:
                 "calibration": {"slope": self.model.platt_[0], "intercept": self.model.platt_[1]}}
 
 
+@dataclass
+class LoadedTraining:
+    """Training rows held in memory as a labelled frame (models/streamed.py has the other
+    kind, `StreamedTraining`, with the same methods)."""
+
+    frame: pd.DataFrame
+    label: str
+    config: OpenEISConfig
+    streamed = False
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    @property
+    def positives(self) -> int:
+        return int(self.frame[self.label].sum()) if len(self.frame) else 0
+
+    def select(self, dates: list[date]) -> Selection:
+        return select(self.frame, self.label, dates, self.config)
+
+    def fit(self, candidate: Candidate, calibrate: bool = True) -> RiskModel:
+        return fit_candidate(candidate, self.frame, self.label, self.config, calibrate=calibrate)
+
+
+def train_with(training, dates: list[date], as_of: date) -> TrainingResult:
+    """Select and fit on training rows (`LoadedTraining` or `StreamedTraining`; the dates'
+    labels as known on `as_of`)."""
+    label = training.label
+    if training.rows == 0 or training.positives in (0, training.rows):
+        raise ValueError(f"no usable training data for {label} before {as_of}: "
+                         f"{training.rows} rows, {training.positives} positives")
+    selection = training.select(dates)
+    model = training.fit(selection.selected, calibrate=True)
+    return TrainingResult(model, selection, label, as_of, dates, training.rows, training.positives,
+                          streamed=training.streamed)
+
+
 def train_on(frame: pd.DataFrame, label: str, dates: list[date], as_of: date,
              config: OpenEISConfig) -> TrainingResult:
-    """Select and fit on a labelled training frame (the dates' labels as known on `as_of`)."""
-    if frame.empty or frame[label].nunique() < 2:
-        raise ValueError(f"no usable training data for {label} before {as_of}: "
-                         f"{len(frame)} rows, {int(frame[label].sum()) if len(frame) else 0} positives")
-    selection = select(frame, label, dates, config)
-    model = fit_candidate(selection.selected, frame, label, config, calibrate=True)
-    return TrainingResult(model, selection, label, as_of, dates, len(frame), int(frame[label].sum()))
+    """Select and fit on a labelled training frame."""
+    return train_with(LoadedTraining(frame, label, config), dates, as_of)
