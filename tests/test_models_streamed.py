@@ -26,6 +26,7 @@ lightgbm = [{num_leaves = 7, n_estimators = 40, learning_rate = 0.1, min_child_s
 validation_dates = 2
 calibration_folds = 2
 stream_above_rows = 1000
+streamed_logistic_rows = 1000
 
 [splits]
 start = "2016-01-01"

@@ -81,10 +81,13 @@ class ModelsConfig(_Model):
                                    "scores fit the Platt calibration.")
     max_train_rows: int = Field(2_000_000, ge=1000, description="Subsample training rows above "
                                 "this (seeded), to bound memory and time.")
-    stream_above_rows: int = Field(500_000, ge=1000, description="`openeis train` on more training "
-                                   "rows than this streams the feature file into LightGBM instead of "
-                                   "loading it (LightGBM keeps ~600 bytes a row; a loaded frame and its matrix, several KB); logistic "
-                                   "candidates are then fitted on a seeded sample of this many rows.")
+    stream_above_rows: int = Field(500_000, ge=1000, description="`openeis train` and `backtest` on "
+                                   "more training rows than this stream the feature file into LightGBM "
+                                   "instead of loading it (LightGBM keeps ~600 bytes a row; a loaded "
+                                   "frame and its matrix, several KB).")
+    streamed_logistic_rows: int = Field(200_000, ge=1000, description="When training is streamed, "
+                                        "logistic candidates (which need the matrix in memory) are "
+                                        "fitted on a seeded sample of this many rows.")
     seed: int = Field(1, description="Random seed for every model and subsample.")
     threads: int = Field(2, ge=1, description="Threads LightGBM may use.")
 

@@ -6,7 +6,7 @@ contiguous range of rows, `data.training_file`), and LightGBM bins it a row grou
 through `lightgbm.Sequence`: one byte per cell instead of the sixteen of a float64 frame and
 its matrix. The validation and calibration folds are subsets of that one binned Dataset;
 held-out dates are read back one at a time to be scored. Logistic candidates, which need
-the matrix itself, are fitted in memory on a seeded sample of `stream_above_rows` rows.
+the matrix itself, are fitted in memory on a seeded sample (`streamed_logistic_rows`).
 
 Selection, calibration and the model's contract are those of in-memory training
 (models/train.py, models/estimator.py); only where the rows come from differs. Measured:
@@ -190,7 +190,7 @@ def fit_streamed(candidate: Candidate, file: TrainingFile, binned: BinnedRows, r
     """Fit one candidate on these rows of the file, as `train.fit_candidate` does in memory."""
     m = config.models
     if candidate.kind != "lightgbm":
-        frame = file.sample_frame(rows, m.stream_above_rows, m.seed)
+        frame = file.sample_frame(rows, m.streamed_logistic_rows, m.seed)
         return fit_candidate(candidate, frame, file.label, config, calibrate=calibrate)
     model = _as_model(candidate, file.spec, binned.fit(candidate, rows), config)
     if calibrate:
