@@ -164,18 +164,6 @@ def discover(directory: Path) -> tuple[list[SourceFile], list[str]]:
     return list(sources.values()), ignored
 
 
-def read_source(source: SourceFile) -> ReadResult:
-    """A whole file in memory at once (for tools and tests; the ingest streams)."""
-    streamed = CanonicalFile(source)
-    while True:
-        try:
-            data = pa.concat_tables(list(streamed.batches()))
-            break
-        except ReadAgain:
-            continue
-    return ReadResult(source, data, streamed.problems, streamed.unknown_columns, streamed.discarded_columns)
-
-
 def _rows_at(data: pa.Table, lines: set[int]) -> pa.Table:
     wanted = pa.array(sorted(lines), type=pa.int64())
     return data.filter(pc.is_in(data.column(LINE_COLUMN), value_set=wanted))
