@@ -60,6 +60,8 @@ class TrainingFile:
         self.date_of_row = np.searchsorted(np.array(self.dates, dtype="datetime64[D]"), as_of)
         bounds = np.searchsorted(self.date_of_row, np.arange(len(self.dates) + 1))
         self.ranges = {d: (int(bounds[i]), int(bounds[i + 1])) for i, d in enumerate(self.dates)}
+        sizes = [self.parquet.metadata.row_group(i).num_rows for i in range(self.parquet.num_row_groups)]
+        self.starts = np.cumsum([0, *sizes])  # first row of each row group, and the end
         names = self.parquet.schema_arrow.names
         self.columns = [n for n in names if n != label]
         present = [c for c in CATEGORICAL if c in names]
@@ -77,30 +79,25 @@ class TrainingFile:
     def frame_of(self, day: date) -> pd.DataFrame:
         """One date's rows as a feature frame with the label (a cohort: small)."""
         first, last = self.ranges[day]
-        groups = self._groups(first, last)
+        groups = self.groups(first, last)
         table = self.parquet.read_row_groups(groups)
-        return table.slice(first - int(self._group_starts()[groups[0]]), last - first).to_pandas()
+        return table.slice(first - int(self.starts[groups[0]]), last - first).to_pandas()
 
     def sample_frame(self, rows: np.ndarray, limit: int, seed: int) -> pd.DataFrame:
         """Up to `limit` of these rows, chosen by the seed, read a row group at a time."""
         if len(rows) > limit:
             rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
-        starts = self._group_starts()
-        group_of = np.searchsorted(starts, rows, "right") - 1
+        group_of = np.searchsorted(self.starts, rows, "right") - 1
         parts = []
         for group in np.unique(group_of):
-            local = rows[group_of == group] - starts[group]
+            local = rows[group_of == group] - self.starts[group]
             parts.append(self.parquet.read_row_group(int(group)).take(pa.array(local)))
         return pa.concat_tables(parts).to_pandas()
 
-    def _group_starts(self) -> np.ndarray:
-        sizes = [self.parquet.metadata.row_group(i).num_rows for i in range(self.parquet.num_row_groups)]
-        return np.cumsum([0, *sizes])
-
-    def _groups(self, first: int, last: int) -> list[int]:
-        starts = self._group_starts()
-        return list(range(int(np.searchsorted(starts, first, "right") - 1),
-                          int(np.searchsorted(starts, last - 1, "right"))))
+    def groups(self, first: int, last: int) -> list[int]:
+        """The row groups holding rows first..last-1."""
+        return list(range(int(np.searchsorted(self.starts, first, "right") - 1),
+                          int(np.searchsorted(self.starts, last - 1, "right"))))
 
 
 def _sequence(file: TrainingFile):
@@ -112,7 +109,6 @@ def _sequence(file: TrainingFile):
         batch_size = int(file.parquet.metadata.row_group(0).num_rows) if file.parquet.num_row_groups else 1
 
         def __init__(self):
-            self.starts = file._group_starts()
             self.cached: tuple[int, np.ndarray | None] = (-1, None)
 
         def __len__(self) -> int:
@@ -127,14 +123,14 @@ def _sequence(file: TrainingFile):
         def __getitem__(self, idx):
             if isinstance(idx, slice):
                 start, stop, _ = idx.indices(len(self))
-                groups = file._groups(start, stop)
+                groups = file.groups(start, stop)
                 parts = [self._group(g) for g in groups]
                 block = parts[0] if len(parts) == 1 else np.vstack(parts)
-                offset = start - int(self.starts[groups[0]])
+                offset = start - int(file.starts[groups[0]])
                 return block[offset:offset + stop - start]
             # LightGBM samples single rows in increasing order to find the bin edges
-            group = int(np.searchsorted(self.starts, idx, "right") - 1)
-            return self._group(group)[idx - int(self.starts[group])]
+            group = int(np.searchsorted(file.starts, idx, "right") - 1)
+            return self._group(group)[idx - int(file.starts[group])]
 
     return MatrixRows()
 
