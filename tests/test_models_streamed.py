@@ -19,29 +19,18 @@ from openeis.models.streamed import TrainingFile, _sequence, train_on_file
 from openeis.models.train import train_on
 from openeis.store import open_store
 
-MODELS = """
-[models]
-logistic_c = [0.05]
-lightgbm = [{num_leaves = 7, n_estimators = 40, learning_rate = 0.1, min_child_samples = 30, colsample_bytree = 0.5, max_bin = 63}]
-validation_dates = 2
-calibration_folds = 2
-stream_above_rows = 1000
-streamed_logistic_rows = 1000
+from test_models_pipeline import FAST_MODELS, force_store  # noqa: F401 (a fixture)
 
-[splits]
-start = "2016-01-01"
-end = "2020-01-01"
-frequency_months = 6
-"""
+# the pipeline test's models, with both streaming settings low enough for a small force
+STREAMED_MODELS = FAST_MODELS.replace(
+    "calibration_folds = 2\n", "calibration_folds = 2\nstream_above_rows = 1000\nstreamed_logistic_rows = 1000\n")
 
 
 @pytest.fixture
-def streamed_store(cli, tmp_path):
-    cli("synth", "--officers", 500, "--years", 6, "--seed", 7, "--out", "force", "--format", "parquet")
-    cli("init")
-    cli("ingest", "force")
-    (tmp_path / "openeis.toml").write_text(MODELS)
-    return tmp_path
+def streamed_store(force_store):
+    assert "stream_above_rows" in STREAMED_MODELS
+    (force_store / "openeis.toml").write_text(STREAMED_MODELS)
+    return force_store
 
 
 @pytest.mark.slow
