@@ -27,7 +27,10 @@ dates before the last month; score the whole cohort on the last month with expla
 the flags (`openeis score`); the bias audit (`openeis audit`, default date). One JSON line
 per stage and run: seconds of the work, wall seconds of the process (with imports), peak
 memory, the 1-minute load average before and after. A stage whose memory passes
---max-rss-gib is killed and reported as failed with the size it reached.
+--max-rss-gib is killed and reported as failed with the size it reached. With
+--shared-features the features stage builds every date the later stages need (the 36 months,
+the backtest's and training's dates, the audit date) and they read it with `--features`, as
+a force running a nightly build would.
 
     .venv/bin/python benchmarks/bench_pipeline.py pipeline --officers 2000 --runs 3
     .venv/bin/python benchmarks/bench_pipeline.py pipeline --officers 150000 \
@@ -211,8 +214,11 @@ def pipeline_config(last: date, train_dates: int):
     return config
 
 
-def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, train_dates: int) -> dict:
-    """One stage in this process (called in a child process by `pipeline`): seconds and details."""
+def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, train_dates: int,
+              shared: bool = False) -> dict:
+    """One stage in this process (called in a child process by `pipeline`): seconds and details.
+    `shared`: the features stage also builds every date the later stages need, and they read
+    them from its file (`--features`) instead of building their own."""
     from openeis.features import build_features
     from openeis.features.dates import add_months
     from openeis.models import data
@@ -229,17 +235,24 @@ def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, tra
         def progress(*_):
             marks.append(time.perf_counter())
 
+        # yearly test dates whose label window has closed: last-12, last-24, ... months
+        test_dates = [add_months(last, -12 * k) for k in range(tests, 0, -1)]
+        shared_file = work / "features.parquet" if shared else None
         started = time.perf_counter()
         if name == "features":
             as_of = [add_months(last, -k) for k in range(dates)][::-1]
+            if shared:
+                from openeis.models.audit_job import default_audit_date
+
+                as_of = sorted(set(as_of) | set(test_dates) | set(data.training_dates(config, last, label))
+                               | {d for t in test_dates for d in data.training_dates(config, t, label)}
+                               | {default_audit_date(store, config, label)})
             summary = build_features(store, as_of, work / "features.parquet", config.features)
             out = {"as_of_dates": len(as_of), "rows": summary["rows"]}
         elif name == "backtest":
             from openeis.models.backtest import run_backtest
 
-            # yearly test dates whose label window has closed: last-12, last-24, ... months
-            test_dates = [add_months(last, -12 * k) for k in range(tests, 0, -1)]
-            report, _ = run_backtest(store, config, test_dates, label)
+            report, _ = run_backtest(store, config, test_dates, label, features=shared_file)
             out = {"test_dates": [d["as_of"] for d in report["dates"]],
                    "train_rows": [d["train_rows"] for d in report["dates"]],
                    "train_dates_per_test": [len(d["train_dates"]) for d in report["dates"]],
@@ -248,7 +261,8 @@ def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, tra
             from openeis.governance.roles import Actor, Role
             from openeis.models.jobs import train_and_register
 
-            entry = train_and_register(store, config, last, label, Actor("cli:bench", Role.ADMINISTRATOR))
+            entry = train_and_register(store, config, last, label, Actor("cli:bench", Role.ADMINISTRATOR),
+                                       features=shared_file)
             out = {"model_id": entry.model_id, "train_dates": len(data.training_dates(config, last, label))}
         elif name == "score-features":  # the score date's features, as a nightly build would
             summary = build_features(store, [last], work / "score-features.parquet", config.features)
@@ -263,7 +277,7 @@ def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, tra
         elif name == "score":
             from openeis.flags.score import score
 
-            run = score(store, config, as_of=last, label=label, progress=progress)
+            run = score(store, config, as_of=last, label=label, progress=progress, features=shared_file)
             summary = run.as_dict()
             out = {"as_of": summary["as_of"], "cohort": run.cohort, "model_flags": summary["model_flags"],
                    "rule_flags": summary["rule_flags"],
@@ -272,7 +286,7 @@ def run_stage(name: str, store_url: str, work: Path, dates: int, tests: int, tra
         elif name == "audit":
             from openeis.models.audit_job import audit_model
 
-            audit = audit_model(store, config)
+            audit = audit_model(store, config, features_file=shared_file)
             out = {"as_of": audit.as_of.isoformat(), "rows": int(len(audit.rows)),
                    "gate_allowed": bool(audit.gate.allowed)}
         else:
@@ -372,7 +386,8 @@ def bench_pipeline(args) -> None:
             else:
                 result = watched([sys.executable, __file__, "stage", stage, "--store", str(store_path),
                                   "--work", str(work), "--dates", str(args.dates), "--tests", str(args.tests),
-                                  "--train-dates", str(args.train_dates)], args.max_rss_gib)
+                                  "--train-dates", str(args.train_dates)]
+                               + (["--shared-features"] if args.shared_features else []), args.max_rss_gib)
                 lines = result["stdout"].strip().splitlines()
                 detail = json.loads(lines[-1]) if result["exit_code"] == 0 and lines else {}
             line = {"officers": args.officers, "run": run, "stage": stage, **detail,
@@ -416,6 +431,9 @@ def main() -> None:
     pipeline.add_argument("--data", help="canonical CSVs (default /tmp/pipeline-data/force-OFFICERSxYEARS, "
                           "generated with seed 1 if missing)")
     pipeline.add_argument("--store-from", help="without the ingest stage: a loaded DuckDB store to copy")
+    pipeline.add_argument("--shared-features", action="store_true",
+                          help="the features stage builds every date the later stages need; backtest, "
+                          "train, score and audit read it (their --features) instead of building their own")
     stage = sub.add_parser("stage", help="(internal) one pipeline stage in this process")
     stage.add_argument("name", choices=STAGES[1:] + EXTRA_STAGES)
     stage.add_argument("--store", required=True)
@@ -423,6 +441,7 @@ def main() -> None:
     stage.add_argument("--dates", type=int, default=36)
     stage.add_argument("--tests", type=int, default=3)
     stage.add_argument("--train-dates", type=int, default=0)
+    stage.add_argument("--shared-features", action="store_true")
     args = parser.parse_args()
     if args.stage == "engines":
         bench_engines(args)
@@ -432,7 +451,7 @@ def main() -> None:
         return
     if args.stage == "stage":
         print(json.dumps(run_stage(args.name, args.store, Path(args.work), args.dates, args.tests,
-                                   args.train_dates)))
+                                   args.train_dates, args.shared_features)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "matrix.parquet"

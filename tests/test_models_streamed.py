@@ -94,3 +94,35 @@ def test_backtest_streams_each_test_dates_training_rows(cli, streamed_store):
     for d in dates:
         assert set(d["models"]) >= {"logistic_c0.05", "lightgbm_leaves7_trees40_lr0.1"}
         assert 0 <= d["models"][d["selected"]]["precision_at_capacity"] <= 1
+
+
+@pytest.mark.slow
+def test_backtest_train_and_audit_read_their_dates_from_a_feature_file_built_earlier(cli, streamed_store):
+    cli("backtest", "--as-of", "2019-07-01,2020-01-01", "--json", "built.json")
+    # the split plan's dates (every 6 months, 2016-2020) hold every training and test date
+    cli("features", "--as-of", "2016-01-01:2020-01-01:6m", "--out", "every.parquet")
+    cli("backtest", "--as-of", "2019-07-01,2020-01-01", "--json", "read.json", "--features", "every.parquet")
+    built = json.loads((streamed_store / "built.json").read_text())["dates"]
+    read = json.loads((streamed_store / "read.json").read_text())["dates"]
+    for a, b in zip(built, read, strict=True):
+        for key in ("as_of", "cohort", "positives", "train_dates", "train_rows", "train_positives", "rule"):
+            assert a[key] == b[key], key
+        for name, metrics in a["models"].items():
+            assert b["models"][name]["auc"] == pytest.approx(metrics["auc"], abs=1e-6), name
+    built = json.loads(cli("train", "--json").stdout)
+    read = json.loads(cli("train", "--json", "--features", "every.parquet").stdout)
+    assert read["metrics"]["streamed"] and read["train_dates"] == built["train_dates"]
+    for key in ("train_rows", "train_positives"):
+        assert read["metrics"][key] == built["metrics"][key], key
+    assert read["metrics"]["selection"]["selected"] == built["metrics"]["selection"]["selected"]
+    cli("audit", "--as-of", "2019-07-01", "--json", "audit-built.json")
+    cli("audit", "--as-of", "2019-07-01", "--json", "audit-read.json", "--features", "every.parquet")
+    built, read = (json.loads((streamed_store / f"audit-{k}.json").read_text()) for k in ("built", "read"))
+    assert (read["officers"], read["flags"]) == (built["officers"], built["flags"])
+
+    # a file without the training dates is refused, naming the first missing ones
+    cli("features", "--as-of", "2019-07-01,2020-01-01", "--out", "tests-only.parquet")
+    refused = cli("backtest", "--as-of", "2019-07-01,2020-01-01", "--json", "no.json",
+                  "--features", "tests-only.parquet", expect=1)
+    assert "has no rows as of 2016-01-01" in refused.output
+    assert not (streamed_store / "no.json").exists()

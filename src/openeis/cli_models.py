@@ -42,6 +42,9 @@ def train(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Train on what was known on this date (default: the latest date in the data).")] = None,
     label: LabelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the registry entry as JSON.")] = False,
+    features: Annotated[Optional[Path], typer.Option(
+        "--features", help="Feature file built earlier by `openeis features` with every training date "
+        "(refused if the store took an ingest since); default: build them now.")] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -57,11 +60,13 @@ def train(
         try:
             with _progress() as update:
                 entry = train_and_register(opened, settings, _date(as_of, "--as-of"),
-                                           label or settings.labels.default, cli_actor(), update)
+                                           label or settings.labels.default, cli_actor(), update,
+                                           features=features)
         except ValueError as error:
             raise Refused(str(error)) from None
         access_log.append(opened, key, cli_actor(), "change", "models",
-                          records={"model_id": entry.model_id, "train_rows": entry.metrics["train_rows"]},
+                          records={"model_id": entry.model_id, "train_rows": entry.metrics["train_rows"],
+                                   **({"features_file": str(features)} if features else {})},
                           purpose="train")
     if as_json:
         print(json.dumps(entry.as_dict(), indent=1, default=json_default))
@@ -92,6 +97,9 @@ def backtest(
     json_out: Annotated[Path, typer.Option("--json", help="Write the results as JSON here.")],
     label: LabelOption = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML report.")] = None,
+    features: Annotated[Optional[Path], typer.Option(
+        "--features", help="Feature file built earlier by `openeis features` with every test and "
+        "training date (refused if the store took an ingest since); default: build them now, in one pass.")] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -113,11 +121,12 @@ def backtest(
         require_feature_engine(opened)
         try:
             with _progress() as update:
-                result, details = run_backtest(opened, settings, dates, name, update)
+                result, details = run_backtest(opened, settings, dates, name, update, features=features)
         except ValueError as error:
             raise Refused(str(error)) from None
         access_log.append(opened, key, cli_actor(), "read", "features",
-                          records={"as_of": [str(d) for d in dates], "label": name}, purpose="backtest")
+                          records={"as_of": [str(d) for d in dates], "label": name,
+                                   **({"features_file": str(features)} if features else {})}, purpose="backtest")
         save_backtest(opened, result)  # for the web application's models page
     _write_json(json_out, result)
     if report:
@@ -366,6 +375,9 @@ def audit(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date to audit (default: the latest plan date with a closed label window).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML report.")] = None,
     rows: Annotated[Optional[Path], typer.Option("--rows", help="Auditor role: write the pseudonymous rows behind the audit (CSV) for recomputation.")] = None,
+    features: Annotated[Optional[Path], typer.Option(
+        "--features", help="Feature file built earlier by `openeis features` with the audit date "
+        "(refused if the store took an ingest since); default: build the date's features now.")] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -389,14 +401,16 @@ def audit(
                 authorize(opened, key, actor, Action.EXPORT, Resource.AUDIT_ROWS, purpose="bias audit rows")
             authorize(opened, key, actor, Action.READ, Resource.AUDITS, purpose="bias audit")
             with _progress() as update:
-                result = audit_model(opened, settings, model, _date(as_of, "--as-of"), update)
+                result = audit_model(opened, settings, model, _date(as_of, "--as-of"), update,
+                                     features_file=features)
         except AccessDenied as error:
             raise Refused(f"access denied: {error}") from None
         except (ValueError, registry.RegistryError) as error:
             raise Refused(str(error)) from None
         access_log.append(opened, key, actor, "read", "protected_characteristics",
                           records={"audit_id": result.audit_id, "model_id": result.model.model_id,
-                                   "as_of": result.as_of.isoformat(), "officers": result.result.officers},
+                                   "as_of": result.as_of.isoformat(), "officers": result.result.officers,
+                                   **({"features_file": str(features)} if features else {})},
                           purpose="bias audit (aggregates only)")
         if rows:
             write_rows_csv(result.rows, rows)

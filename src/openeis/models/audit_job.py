@@ -13,6 +13,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 
@@ -74,11 +75,15 @@ def audit_scored(characteristics: pd.DataFrame, config: OpenEISConfig, scored: p
 
 
 def audit_model(store: Store, config: OpenEISConfig, model_id: str | None = None,
-                as_of: date | None = None, progress=None) -> ModelAudit:
+                as_of: date | None = None, progress=None, features_file: Path | None = None) -> ModelAudit:
+    """`features_file`: a feature file built earlier holding the date (else it is built here)."""
     entry = registry.get(store, model_id) if model_id else _newest(store)
     model = registry.load(store, entry.model_id)
     as_of = as_of or default_audit_date(store, config, entry.label)
-    features = data.feature_frame(store, [as_of], config, progress=progress)
+    if features_file is None:
+        features = data.feature_frame(store, [as_of], config, progress=progress)
+    else:
+        features = data.feature_frame_from_file(store, features_file, as_of)
     labels = data.label_frame(store, [as_of], entry.label, config, known_at=None)
     frame = data.with_labels(features, labels, entry.label)
     if frame.empty:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from openeis.config import OpenEISConfig
+from openeis.features import build_features
 from openeis.features.dates import add_months
 from openeis.features.labels import label_window_months
 from openeis.models import baselines, data
@@ -83,7 +84,9 @@ def evaluate_date(test_date: date, training: LoadedTraining | StreamedTraining, 
 
 
 def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], label: str,
-                 progress=None) -> tuple[dict, list[DateResult]]:
+                 progress=None, features: Path | None = None) -> tuple[dict, list[DateResult]]:
+    """`features`: a feature file built earlier holding every training and test date (else
+    they are built here, all in one pass)."""
     step = progress or (lambda *_: None)
     window = label_window_months(label, config.labels)
     plans = {t: data.training_dates(config, t, label) for t in sorted(test_dates)}
@@ -93,6 +96,9 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
         raise ValueError(f"no test date has at least {config.splits.min_train_dates} training dates "
                          f"in the split plan ({config.splits.start}..{config.splits.end} every "
                          f"{config.splits.frequency_months} months, label window {window} months)")
+    every_date = sorted(set(plans) | {d for dates in plans.values() for d in dates})
+    if features is not None:
+        data.check_feature_file(store, features, every_date)
     latest = data.latest_data_date(store)
     outcomes = data.label_frame(store, sorted(plans), label, config, known_at=None)
     # Model code never reads protected characteristics itself: the audit package does.
@@ -100,18 +106,26 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
 
     characteristics = read_characteristics(store)
     results = []
-    for i, (t, train_dates) in enumerate(plans.items()):
-        step(f"backtest: {t}", i, len(plans))
-        # One test date at a time, its training rows loaded or streamed as `openeis train`
-        # would (every date of a national backtest at once would not fit in 8 GiB).
-        known = data.label_frame(store, train_dates, label, config, known_at=t)
-        test = data.with_labels(data.feature_frame(store, [t], config), outcomes, label)
-        with tempfile.TemporaryDirectory(prefix="openeis-backtest-") as tmp:
-            training = training_rows(store, train_dates, known, label, config, Path(tmp))
-            result = evaluate_date(t, training, test, label, train_dates, config, add_months(t, window) <= latest)
-            del training
-        result.entry["audit"] = audit_date(characteristics, config, test, label, result.selected_scores)
-        results.append(result)
+    with tempfile.TemporaryDirectory(prefix="openeis-backtest-") as tmp:
+        if features is None:
+            # Every date's features in one build, to a file: a build's cost is mostly one pass
+            # over the events, whatever the number of dates (docs/benchmarks.md, issue 9).
+            features = Path(tmp) / "features.parquet"
+            build_features(store, every_date, features, config.features, progress=progress)
+        for i, (t, train_dates) in enumerate(plans.items()):
+            step(f"backtest: {t}", i, len(plans))
+            # One test date at a time, its training rows loaded or streamed as `openeis train`
+            # would (every date's training rows of a national backtest at once would not fit in 8 GiB).
+            known = data.label_frame(store, train_dates, label, config, known_at=t)
+            test = data.with_labels(data.features_of_dates(features, [t]), outcomes, label)
+            with tempfile.TemporaryDirectory(prefix="openeis-training-", dir=tmp) as training_dir:
+                training = training_rows(store, train_dates, known, label, config, Path(training_dir),
+                                         features=features)
+                result = evaluate_date(t, training, test, label, train_dates, config,
+                                       add_months(t, window) <= latest)
+                del training
+            result.entry["audit"] = audit_date(characteristics, config, test, label, result.selected_scores)
+            results.append(result)
     report = {"label": label, "dates": [r.entry for r in results],
               "skipped_dates": [t.isoformat() for t in skipped],
               "summary": summarise([r.entry for r in results])}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from openeis.config import OpenEISConfig
@@ -31,9 +32,13 @@ def feature_frame(store: Store, dates: list[date], config: OpenEISConfig, progre
 
 def feature_frame_from_file(store: Store, path: Path, as_of: date) -> pd.DataFrame:
     """One date's rows of a feature file built earlier (`openeis features`, e.g. a nightly
-    build of every month), so scoring need not build them again. Refused when the file lacks
-    the date, or when the store took an ingest after the file was written: its features would
-    not show the newer records."""
+    build of every month), so scoring need not build them again (`check_feature_file`)."""
+    return features_of_dates(check_feature_file(store, path, [as_of]), [as_of])
+
+
+def check_feature_file(store: Store, path: Path, dates: list[date]) -> Path:
+    """A feature file built earlier, refused when it lacks one of the dates, or when the store
+    took an ingest after the file was written: its features would not show the newer records."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"feature file {path} does not exist")
@@ -42,11 +47,25 @@ def feature_frame_from_file(store: Store, path: Path, as_of: date) -> pd.DataFra
     if last_ingest is not None and last_ingest > written:
         raise ValueError(f"feature file {path} was written at {written:%Y-%m-%d %H:%M} UTC, before the "
                          f"store's last ingest ({last_ingest:%Y-%m-%d %H:%M} UTC): build it again with "
-                         "`openeis features`, or score without --features")
-    table = pq.read_table(path, filters=[("as_of", "=", as_of)])
-    if table.num_rows == 0:
-        raise ValueError(f"feature file {path} has no rows as of {as_of}: build it with that date in --as-of")
-    return _frame_of(table)
+                         "`openeis features`, or run without --features")
+    held = set(file_dates(path))
+    missing = sorted(set(dates) - held)
+    if missing:
+        shown = ", ".join(d.isoformat() for d in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise ValueError(f"feature file {path} has no rows as of {shown}: build it with "
+                         f"{'that date' if len(missing) == 1 else 'those dates'} in --as-of")
+    return path
+
+
+def file_dates(path: Path) -> list[date]:
+    """The as-of dates a feature file holds."""
+    column = pq.read_table(path, columns=["as_of"]).column("as_of")
+    return sorted(pd.to_datetime(pc.unique(column).to_pandas()).dt.date)
+
+
+def features_of_dates(path: Path, dates: list[date]) -> pd.DataFrame:
+    """These dates' rows of a feature file, as a frame."""
+    return _frame_of(pq.read_table(path, filters=[("as_of", "in", sorted(set(dates)))]))
 
 
 def _frame_of(table: pa.Table) -> pd.DataFrame:
@@ -60,20 +79,24 @@ def _frame_of(table: pa.Table) -> pd.DataFrame:
 
 
 def training_file(store: Store, dates: list[date], labels: pd.DataFrame, label: str, config: OpenEISConfig,
-                  directory: Path, progress=None) -> Path:
+                  directory: Path, progress=None, features: Path | None = None) -> Path:
     """The dates' features joined with their labels (as `with_labels` does), written as one
     Parquet file ordered by as-of date, then officer, without loading it: each date is a
-    contiguous range of rows, and a streamed training reads it a row group at a time."""
+    contiguous range of rows, and a streamed training reads it a row group at a time.
+    `features`: a feature file holding these dates (and maybe others), built earlier."""
     import duckdb
 
-    features = directory / "features.parquet"
-    build_features(store, sorted(set(dates)), features, config.features, progress=progress)
+    built = features is None
+    if built:
+        features = directory / "features.parquet"
+        build_features(store, sorted(set(dates)), features, config.features, progress=progress)
     out = directory / "training.parquet"
     con = duckdb.connect()  # in-process: the rows never go to a server
     try:
         con.execute(f"SET memory_limit = '{config.features.memory_limit}'")
         con.execute(f"SET temp_directory = '{directory / 'spill'}'")
         con.register("labels", labels[KEYS + [label]])
+        # the inner join keeps only the labelled dates of a file that holds more
         con.execute(
             f"COPY (SELECT f.*, coalesce(l.{label}, 0)::INTEGER AS {label} "
             f"FROM read_parquet('{features}') f JOIN labels l "
@@ -82,7 +105,8 @@ def training_file(store: Store, dates: list[date], labels: pd.DataFrame, label: 
         )
     finally:
         con.close()
-    features.unlink()
+    if built:
+        features.unlink()
     return out
 
 

@@ -20,7 +20,9 @@ class GateRefused(Exception):
 
 
 def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, label: str,
-                       actor: Actor, progress=None) -> registry.RegisteredModel:
+                       actor: Actor, progress=None, features: Path | None = None) -> registry.RegisteredModel:
+    """`features`: a feature file built earlier holding every training date (else they are
+    built here)."""
     as_of = as_of or data.latest_data_date(store)
     dates = data.training_dates(config, as_of, label)
     if len(dates) < config.splits.min_train_dates:
@@ -28,9 +30,12 @@ def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, 
             f"only {len(dates)} as-of dates of the split plan ({config.splits.start}..{config.splits.end}) "
             f"have a closed label window by {as_of}; {config.splits.min_train_dates} needed "
             "(change [splits] in the config or --as-of)")
+    if features is not None:
+        data.check_feature_file(store, features, dates)
     labels = data.label_frame(store, dates, label, config, known_at=as_of)
     with tempfile.TemporaryDirectory(prefix="openeis-train-") as tmp:
-        training = training_rows(store, dates, labels, label, config, Path(tmp), progress=progress)
+        training = training_rows(store, dates, labels, label, config, Path(tmp), progress=progress,
+                                 features=features)
         del labels
         result = train_with(training, dates, as_of)
     return registry.register(store, result.model, label=label, trained_as_of=as_of, train_dates=dates,

@@ -261,14 +261,19 @@ class StreamedTraining:
 
 
 def training_rows(store: Store, dates: list[date], labels: pd.DataFrame, label: str, config: OpenEISConfig,
-                  directory: Path, progress=None) -> LoadedTraining | StreamedTraining:
+                  directory: Path, progress=None, features: Path | None = None) -> LoadedTraining | StreamedTraining:
     """The dates' features with their labels: loaded, or above `stream_above_rows` written to
-    a training file in `directory` (which must outlive the training) and streamed."""
+    a training file in `directory` (which must outlive the training) and streamed.
+    `features`: a feature file holding these dates, built earlier (else they are built here)."""
     if len(labels) > config.models.stream_above_rows:
-        path = data.training_file(store, dates, labels, label, config, directory, progress=progress)
+        path = data.training_file(store, dates, labels, label, config, directory, progress=progress,
+                                  features=features)
         return StreamedTraining(path, label, config)
-    # the feature frame lives only until it is joined with the labels
-    frame = data.with_labels(data.feature_frame(store, dates, config, progress=progress), labels, label)
+    if features is None:
+        frame = data.feature_frame(store, dates, config, progress=progress)
+    else:
+        frame = data.features_of_dates(features, dates)
+    frame = data.with_labels(frame, labels, label)  # the unlabelled frame is freed here
     return LoadedTraining(frame, label, config)
 
 
