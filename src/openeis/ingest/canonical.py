@@ -31,14 +31,7 @@ import pyarrow.compute as pc
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover
-from openeis.ingest.validate import (
-    any_broken,
-    duplicate_key_check,
-    foreign_key_check,
-    quote,
-    row_checks,
-    typed_value_sql,
-)
+from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
 from openeis.privacy import Pseudonymiser
 from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
 from openeis.store import Store
@@ -336,27 +329,21 @@ def _run_checks(
     store: Store, table: Table, view: str, file_name: str, staged: list[tuple[Table, str, TableReport]],
     stored_keys: StoredKeys,
 ) -> list[Problem]:
-    # The rules on single rows look only at the rows breaking one of them, found in one pass.
-    per_row = row_checks(table)
-    suspect = f"suspect_{table.name}"
-    store.execute(f"CREATE TEMP TABLE {suspect} AS SELECT * FROM {view} WHERE {any_broken(per_row)}")
-    try:
-        checks = [check.sql(suspect) for check in per_row] + [duplicate_key_check(table, view)]
-        staged_names = {t.name: stage for t, stage, _ in staged}
-        for column in table.columns:
-            if not column.references:
-                continue
-            parent = TABLES_BY_NAME[column.references]
-            keys = [stored_keys.sql(parent)]
-            if parent.name in staged_names:
-                keys.append(f"SELECT {parent.key} FROM {staged_names[parent.name]}")
-            checks.append(foreign_key_check(view, column, " UNION ALL ".join(keys), parent.name))
-        sql = " UNION ALL ".join(f"({check})" for check in checks) + " ORDER BY line, column_name"
-        found = store.query(sql)
-    finally:
-        store.execute(f"DROP TABLE {suspect}")
-    return [Problem(file_name, int(line), column, value, reason, severity)
-            for line, column, value, reason, severity in found]
+    checks = value_checks(table, view)
+    staged_names = {t.name: stage for t, stage, _ in staged}
+    for column in table.columns:
+        if not column.references:
+            continue
+        parent = TABLES_BY_NAME[column.references]
+        keys = [stored_keys.sql(parent)]
+        if parent.name in staged_names:
+            keys.append(f"SELECT {parent.key} FROM {staged_names[parent.name]}")
+        checks.append(foreign_key_check(view, column, " UNION ALL ".join(keys), parent.name))
+    sql = " UNION ALL ".join(f"({check})" for check in checks) + " ORDER BY line, column_name"
+    return [
+        Problem(file_name, int(line), column, value, reason, severity)
+        for line, column, value, reason, severity in store.query(sql)
+    ]
 
 
 def _stored_value_sql(table: Table) -> list[str]:

@@ -8,8 +8,6 @@ columns already hold their pseudonyms (raw identifiers never enter a table).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from openeis.schema import Column, ColumnType, Table
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
@@ -22,33 +20,12 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-@dataclass(frozen=True)
-class Check:
-    """One rule on the values of a single row: the rows where `where` holds break it."""
-
-    column: str | None
-    value_sql: str
-    where: str
-    reason_sql: str
-    severity: str = "error"
-
-    def sql(self, view: str) -> str:
-        """The rows of `view` breaking the rule: line, column_name, value, reason, severity."""
-        column_sql = quote(self.column) if self.column else "NULL"
-        return (
-            f"SELECT _line AS line, {column_sql} AS column_name, CAST({self.value_sql} AS VARCHAR) AS value, "
-            f"{self.reason_sql} AS reason, {quote(self.severity)} AS severity FROM {view} WHERE {self.where}"
-        )
-
-
-def any_broken(checks: list[Check]) -> str:
-    """SQL true for a row breaking any of the checks: one pass over the table finds the few
-    rows the checks need to look at (one scan per check over 78 M national rows was slow)."""
-    return " OR ".join(f"({check.where})" for check in checks) or "FALSE"
-
-
 def _check(view: str, column: str | None, value_sql: str, where: str, reason_sql: str, severity: str = "error") -> str:
-    return Check(column, value_sql, where, reason_sql, severity).sql(view)
+    column_sql = quote(column) if column else "NULL"
+    return (
+        f"SELECT _line AS line, {column_sql} AS column_name, CAST({value_sql} AS VARCHAR) AS value, "
+        f"{reason_sql} AS reason, {quote(severity)} AS severity FROM {view} WHERE {where}"
+    )
 
 
 def typed_value_sql(column: Column, source: str | None = None) -> str:
@@ -69,16 +46,17 @@ def typed_value_sql(column: Column, source: str | None = None) -> str:
     return name
 
 
-def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
-    """Checks on the values of each row: required, types, codes, dates in order."""
-    checks: list[Check] = []
+def value_checks(table: Table, view: str, include_warnings: bool = True) -> list[str]:
+    """Checks on values within one table: required, types, codes, keys, dates in order."""
+    checks: list[str] = []
     for column in table.columns:
         name = column.name
         if column.required:
-            checks.append(Check(name, "NULL", f"{name} IS NULL", quote("required value is missing")))
+            checks.append(_check(view, name, "NULL", f"{name} IS NULL", quote("required value is missing")))
         if column.type is ColumnType.TIMESTAMP:
             checks.append(
-                Check(
+                _check(
+                    view,
                     name,
                     name,
                     f"{name} IS NOT NULL AND TRY_CAST({name} AS TIMESTAMP) IS NULL",
@@ -87,7 +65,8 @@ def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
             )
             year = f"year(TRY_CAST({name} AS TIMESTAMP))"
             checks.append(
-                Check(
+                _check(
+                    view,
                     name,
                     name,
                     f"{year} < {EARLIEST_YEAR} OR {year} > {LATEST_YEAR}",
@@ -96,7 +75,8 @@ def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
             )
         elif column.type is ColumnType.INTEGER:
             checks.append(
-                Check(
+                _check(
+                    view,
                     name,
                     name,
                     f"{name} IS NOT NULL AND NOT regexp_full_match({name}, '[+-]?[0-9]+(\\.0+)?')",
@@ -105,7 +85,8 @@ def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
             )
         elif column.type is ColumnType.FLOAT:
             checks.append(
-                Check(
+                _check(
+                    view,
                     name,
                     name,
                     f"{name} IS NOT NULL AND (TRY_CAST({name} AS DOUBLE) IS NULL OR NOT isfinite(TRY_CAST({name} AS DOUBLE)))",
@@ -115,7 +96,8 @@ def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
         elif column.type is ColumnType.BOOLEAN:
             words = ", ".join(quote(w) for w in TRUE_WORDS + FALSE_WORDS)
             checks.append(
-                Check(
+                _check(
+                    view,
                     name,
                     name,
                     f"{name} IS NOT NULL AND lower({name}) NOT IN ({words})",
@@ -126,16 +108,19 @@ def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
             codes = ", ".join(quote(code) for code in column.codes)
             shown = ", ".join(column.codes)
             checks.append(
-                Check(
+                _check(
+                    view,
                     name,
                     name,
                     f"{name} IS NOT NULL AND lower({name}) NOT IN ({codes})",
                     quote(f"unknown code; expected one of: {shown}"),
                 )
             )
+    checks.append(_duplicate_key_check(table, view))
     for start, end in table.spans:
         checks.append(
-            Check(
+            _check(
+                view,
                 end,
                 end,
                 f"TRY_CAST({end} AS TIMESTAMP) < TRY_CAST({start} AS TIMESTAMP)",
@@ -143,14 +128,13 @@ def row_checks(table: Table, include_warnings: bool = True) -> list[Check]:
             )
         )
     if table.decision:
-        checks.extend(_decision_checks(table))
+        checks.extend(_decision_checks(table, view))
     if include_warnings:
-        checks.extend(_warnings(table))
+        checks.extend(_warnings(table, view))
     return checks
 
 
-def duplicate_key_check(table: Table, view: str) -> str:
-    """Rows repeating a key seen on an earlier line (a scan of the whole table)."""
+def _duplicate_key_check(table: Table, view: str) -> str:
     key = table.key
     ranked = (
         f"(SELECT _line, {key}, min(_line) OVER (PARTITION BY {key}) AS first_line "
@@ -165,17 +149,19 @@ def duplicate_key_check(table: Table, view: str) -> str:
     )
 
 
-def _decision_checks(table: Table) -> list[Check]:
+def _decision_checks(table: Table, view: str) -> list[str]:
     column, undecided = table.decision  # type: ignore[misc]
     codes = ", ".join(quote(code) for code in undecided)
     return [
-        Check(
+        _check(
+            view,
             "decided_at",
             "decided_at",
             f"lower({column}) IN ({codes}) AND decided_at IS NOT NULL",
             f"'must be empty while ' || {quote(column)} || ' is ' || lower({column})",
         ),
-        Check(
+        _check(
+            view,
             "decided_at",
             "NULL",
             f"{column} IS NOT NULL AND lower({column}) NOT IN ({codes}) AND decided_at IS NULL",
@@ -185,11 +171,12 @@ def _decision_checks(table: Table) -> list[Check]:
     ]
 
 
-def _warnings(table: Table) -> list[Check]:
+def _warnings(table: Table, view: str) -> list[str]:
     checks = []
     if table.has("occurred_at") and table.has("recorded_at"):
         checks.append(
-            Check(
+            _check(
+                view,
                 "recorded_at",
                 "recorded_at",
                 "TRY_CAST(recorded_at AS TIMESTAMP) < TRY_CAST(occurred_at AS TIMESTAMP)",
@@ -199,7 +186,8 @@ def _warnings(table: Table) -> list[Check]:
         )
     if table.has("decided_at") and table.has("recorded_at"):
         checks.append(
-            Check(
+            _check(
+                view,
                 "decided_at",
                 "decided_at",
                 "TRY_CAST(decided_at AS TIMESTAMP) < TRY_CAST(recorded_at AS TIMESTAMP)",
