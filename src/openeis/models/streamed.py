@@ -166,7 +166,7 @@ class BinnedRows:
             rows = np.sort(np.random.default_rng(m.seed).choice(rows, size=m.max_train_rows, replace=False))
         subset = self.dataset(candidate).subset(rows.tolist())
         params = {"objective": "binary", "verbose": -1, "seed": m.seed, "num_threads": m.threads,
-                  "deterministic": True, "force_row_wise": True, **candidate.params}
+                  "deterministic": True, "force_col_wise": True, **candidate.params}  # as estimator.py
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return lgb.train(params, subset)
