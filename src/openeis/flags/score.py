@@ -106,7 +106,7 @@ def score_frame(frame: pd.DataFrame, model, entry: registry.RegisteredModel, as_
 
 def score(store: Store, config: OpenEISConfig, as_of: date | None = None, model_id: str | None = None,
           label: str | None = None, progress=None, features: Path | None = None) -> ScoreRun:
-    """`features`: a feature file built earlier for this date (data.feature_frame_from_file);
+    """`features`: a feature file built earlier for this date (data.feature_frame);
     without it the date's features are built from the store (most of the time at national size)."""
     if model_id:
         entry, warning = registry.get(store, model_id), None
@@ -114,10 +114,7 @@ def score(store: Store, config: OpenEISConfig, as_of: date | None = None, model_
         entry, warning = registry.scoring_model(store, label)
     model = registry.load(store, entry.model_id)
     as_of = as_of or data.latest_data_date(store)
-    if features is not None:
-        frame = data.feature_frame_from_file(store, features, as_of)
-    else:
-        frame = data.feature_frame(store, [as_of], config, progress=progress)
+    frame = data.feature_frame(store, [as_of], config, progress=progress, features=features)
     if frame.empty:
         raise ValueError(f"no officer is in the cohort on {as_of}")
     scores, flags, capacity = score_frame(frame, model, entry, as_of, config)

@@ -80,10 +80,7 @@ def audit_model(store: Store, config: OpenEISConfig, model_id: str | None = None
     entry = registry.get(store, model_id) if model_id else _newest(store)
     model = registry.load(store, entry.model_id)
     as_of = as_of or default_audit_date(store, config, entry.label)
-    if features_file is None:
-        features = data.feature_frame(store, [as_of], config, progress=progress)
-    else:
-        features = data.feature_frame_from_file(store, features_file, as_of)
+    features = data.feature_frame(store, [as_of], config, progress=progress, features=features_file)
     labels = data.label_frame(store, [as_of], entry.label, config, known_at=None)
     frame = data.with_labels(features, labels, entry.label)
     if frame.empty:

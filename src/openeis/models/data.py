@@ -22,18 +22,17 @@ from openeis.store import Store
 KEYS = ["officer", "as_of"]
 
 
-def feature_frame(store: Store, dates: list[date], config: OpenEISConfig, progress=None) -> pd.DataFrame:
-    """The feature table for these as-of dates (one build for all of them)."""
+def feature_frame(store: Store, dates: list[date], config: OpenEISConfig, progress=None,
+                  features: Path | None = None) -> pd.DataFrame:
+    """The feature table for these as-of dates: built now (one build for all of them), or
+    read from `features`, a feature file built earlier (`openeis features`, e.g. a nightly
+    build of every month; refused as `check_feature_file` says)."""
+    if features is not None:
+        return features_of_dates(check_feature_file(store, features, dates), dates)
     with tempfile.TemporaryDirectory(prefix="openeis-model-") as tmp:
         path = Path(tmp) / "features.parquet"
         build_features(store, sorted(set(dates)), path, config.features, progress=progress)
         return _frame_of(pq.read_table(path))
-
-
-def feature_frame_from_file(store: Store, path: Path, as_of: date) -> pd.DataFrame:
-    """One date's rows of a feature file built earlier (`openeis features`, e.g. a nightly
-    build of every month), so scoring need not build them again (`check_feature_file`)."""
-    return features_of_dates(check_feature_file(store, path, [as_of]), [as_of])
 
 
 def check_feature_file(store: Store, path: Path, dates: list[date]) -> Path:
