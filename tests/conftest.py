@@ -1,7 +1,16 @@
 from __future__ import annotations
 
-import hashlib
 import os
+
+# pytest-xdist runs the tests in N worker processes: each gets its share of the CPUs, so the
+# workers' thread pools (LightGBM, BLAS, DuckDB) do not nest N-fold inside the cores
+# (openeis/thread_pools.py). Set before anything imports openeis or the native libraries;
+# subprocesses (`openeis ...` in tests) inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "OPENEIS_THREADS" not in os.environ:
+    _cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    os.environ["OPENEIS_THREADS"] = str(max(1, _cpus // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
+import hashlib
 import subprocess
 import sys
 from pathlib import Path

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from openeis import thread_pools
 from openeis.adapters.engine import MappingResult
 from openeis.adapters.mapped import ingest_mapped
 from openeis.adapters.spec import load_mapping
@@ -26,7 +27,7 @@ def _before(result: MappingResult, table: str, later: str, earlier: str) -> int:
     """Rows of a built table whose `later` date is before its `earlier` one."""
     for item in result.inputs:
         if item.source.table.name == table:
-            con = duckdb.connect(":memory:")
+            con = duckdb.connect(":memory:", config=thread_pools.duckdb_config())
             try:
                 con.register("built", item.data)
                 return int(con.execute(

@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from openeis import thread_pools
 from openeis.adapters.spec import PLACEHOLDER, ColumnSpec, Mapping, MappingError, TableSpec
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, ReadResult, SourceFile, _read_csv
@@ -68,7 +69,7 @@ class Engine:
         self.mapping = mapping
         self.path = Path(path)
         self.progress = progress
-        self.con = duckdb.connect(":memory:")
+        self.con = duckdb.connect(":memory:", config=thread_pools.duckdb_config())
         self.sources: dict[str, LoadedSource] = {}
         self.notes: list[str] = []
         self.rows: dict[str, int] = {}

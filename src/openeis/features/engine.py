@@ -112,7 +112,9 @@ def local_query(sql: str, tables: dict[str, pa.Table]) -> pa.Table:
     """
     import duckdb
 
-    con = duckdb.connect()
+    from openeis import thread_pools
+
+    con = duckdb.connect(config=thread_pools.duckdb_config())
     try:
         for name, table in tables.items():
             con.register(name, table)

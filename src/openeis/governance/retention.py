@@ -146,10 +146,12 @@ def compact_duckdb_file(path: Path) -> None:
     trace in freed blocks. The swap is an atomic rename: a crash leaves old or new, whole."""
     import duckdb
 
+    from openeis import thread_pools
+
     fresh = path.with_name(path.name + ".compacting")
     if fresh.exists():
         fresh.unlink()
-    connection = duckdb.connect(str(path))
+    connection = duckdb.connect(str(path), config=thread_pools.duckdb_config())
     try:
         connection.execute(f"ATTACH '{fresh}' AS fresh")
         connection.execute(f"COPY FROM DATABASE \"{_catalog(connection)}\" TO fresh")

@@ -89,7 +89,8 @@ class ModelsConfig(_Model):
                                         "logistic candidates (which need the matrix in memory) are "
                                         "fitted on a seeded sample of this many rows.")
     seed: int = Field(1, description="Random seed for every model and subsample.")
-    threads: int = Field(2, ge=1, description="Threads LightGBM may use.")
+    threads: int | None = Field(None, ge=1, description="Threads LightGBM may use (default: the CPUs "
+                                "this process may use, by affinity and cgroup quota; never more).")
 
 
 class FlagsConfig(_Model):

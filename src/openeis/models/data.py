@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from openeis import thread_pools
 from openeis.config import OpenEISConfig
 from openeis.features import build_features, compute_labels
 from openeis.features.dates import add_months, month_range
@@ -90,7 +91,7 @@ def training_file(store: Store, dates: list[date], labels: pd.DataFrame, label: 
         features = directory / "features.parquet"
         build_features(store, sorted(set(dates)), features, config.features, progress=progress)
     out = directory / "training.parquet"
-    con = duckdb.connect()  # in-process: the rows never go to a server
+    con = duckdb.connect(config=thread_pools.duckdb_config())  # in-process: the rows never go to a server
     try:
         con.execute(f"SET memory_limit = '{config.features.memory_limit}'")
         con.execute(f"SET temp_directory = '{directory / 'spill'}'")

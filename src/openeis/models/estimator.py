@@ -23,6 +23,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from openeis import thread_pools
 from openeis.models.config import ModelsConfig
 from openeis.models.matrix import MatrixSpec
 
@@ -76,7 +77,7 @@ class MedianImputer(TransformerMixin, BaseEstimator):
         return X
 
 
-def _new_estimator(candidate: Candidate, seed: int, threads: int):
+def _new_estimator(candidate: Candidate, seed: int, threads: int | None):
     if candidate.kind == "logistic":
         return Pipeline([
             # median for unknowns (e.g. days since an event that never happened is NULL)
@@ -90,12 +91,12 @@ def _new_estimator(candidate: Candidate, seed: int, threads: int):
 
         # deterministic needs a fixed histogram layout; column-wise is 1.4-1.5x faster than
         # row-wise on ~250 features with half of them sampled per tree (docs/benchmarks.md)
-        return LGBMClassifier(**candidate.params, random_state=seed, n_jobs=threads, verbose=-1,
+        return LGBMClassifier(**candidate.params, random_state=seed, n_jobs=thread_pools.threads(threads), verbose=-1,
                               deterministic=True, force_col_wise=True)
     raise ValueError(f"unknown model kind {candidate.kind!r}")
 
 
-def _fit(candidate: Candidate, X: np.ndarray, y: np.ndarray, seed: int, threads: int):
+def _fit(candidate: Candidate, X: np.ndarray, y: np.ndarray, seed: int, threads: int | None):
     estimator = _new_estimator(candidate, seed, threads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # e.g. all-NaN columns in a fold
@@ -129,7 +130,7 @@ class Explanation:
 
 
 class RiskModel:
-    def __init__(self, candidate: Candidate, seed: int = 1, threads: int = 2, calibration_folds: int = 3):
+    def __init__(self, candidate: Candidate, seed: int = 1, threads: int | None = None, calibration_folds: int = 3):
         self.candidate = candidate
         self.seed = seed
         self.threads = threads

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sklearn.linear_model import LogisticRegression
 
+from openeis import thread_pools
 from openeis.config import OpenEISConfig
 from openeis.features.labels import label_window_months
 from openeis.models.estimator import Candidate, RiskModel, _folds, grid
@@ -152,7 +153,7 @@ class BinnedRows:
         key = (candidate.params.get("max_bin", 255),)
         if key not in self.datasets:
             params = {"max_bin": key[0], "verbose": -1, "seed": self.config.models.seed,
-                      "num_threads": self.config.models.threads}
+                      "num_threads": thread_pools.threads(self.config.models.threads)}
             data = lgb.Dataset(_sequence(self.file), label=self.file.y, params=params, free_raw_data=True)
             self.datasets[key] = data.construct()
         return self.datasets[key]
@@ -165,7 +166,7 @@ class BinnedRows:
         if len(rows) > m.max_train_rows:
             rows = np.sort(np.random.default_rng(m.seed).choice(rows, size=m.max_train_rows, replace=False))
         subset = self.dataset(candidate).subset(rows.tolist())
-        params = {"objective": "binary", "verbose": -1, "seed": m.seed, "num_threads": m.threads,
+        params = {"objective": "binary", "verbose": -1, "seed": m.seed, "num_threads": thread_pools.threads(m.threads),
                   "deterministic": True, "force_col_wise": True, **candidate.params}  # as estimator.py
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from openeis import thread_pools
 from openeis.store.base import Store, StoreError
 
 
@@ -17,7 +18,8 @@ class DuckDBStore(Store):
         self.path = Path(path)
         self.url = str(self.path)
         try:
-            self.connection = duckdb.connect(str(self.path), read_only=read_only)
+            self.connection = duckdb.connect(str(self.path), read_only=read_only,
+                                             config=thread_pools.duckdb_config())
         except duckdb.IOException as error:
             raise StoreError(f"cannot open store {self.path}: {error}") from None
 

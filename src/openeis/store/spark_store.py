@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
+from openeis import thread_pools
 from openeis.store.base import Store, StoreError, local_workspace
 
 # Settings for every session we start: small shuffles (a force is not big data for one
@@ -75,6 +76,8 @@ def spark_session(master: str, settings: dict[str, str] | None = None):
         from pyspark.sql import SparkSession
     except ImportError:
         raise StoreError("Spark stores need pyspark: pip install pyspark (and Java 17)") from None
+    # local[N]: no more task threads than the CPUs this process may use (thread_pools.py)
+    master = thread_pools.spark_local_master(master)
     with _lock:
         active = SparkSession.getActiveSession()
         if active is not None and active.sparkContext.master != master:
