@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from openeis.audit import read_characteristics
-from openeis.audit.config import AuditConfig
+from openeis.config.audit import AuditConfig
 from openeis.detectors import DETECTORS, DetectorsConfig, run_detectors
 from openeis.detectors.evaluate import KEY, evaluate, synthetic_store
 from openeis.detectors.fairness import audit_detectors, hit_rates

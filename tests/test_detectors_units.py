@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from openeis.detectors.config import DetectorsConfig
+from openeis.config.detectors import DetectorsConfig
 from openeis.detectors.stats import bh_adjusted, leave_one_out, peer_count_test, repeat_p
 
 

@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from openeis.features import DefinitionError, FeaturesConfig, features_table, plan
 from openeis.features.build import base_sql, batch_sql, delta_queries
-from openeis.features.definitions import Aggregation
+from openeis.config.features import Aggregation
 from openeis.features.labels import labels_sql
 from openeis.schema import PROTECTED_TABLES, TABLES_BY_NAME
 from test_features_handmade import force

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from openeis.features import DefinitionError, LabelsConfig, compute_labels
-from openeis.features.definitions import LabelDefinition
+from openeis.config.features import LabelDefinition
 from test_features_support import make_store
 
 D = date(2020, 1, 1)

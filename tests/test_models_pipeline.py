@@ -84,7 +84,7 @@ def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
         assert len(export.sections["scores"]) == 1
         assert export.sections["flags"][0]["explanation"] == json.dumps(model_flags[0]["explanation"])
         # and their features as of the latest date in the data, computed for the export
-        from openeis.features.definitions import FeaturesConfig
+        from openeis.config.features import FeaturesConfig
         from openeis.governance.subject_access import add_current_features
 
         add_current_features(store, export, FeaturesConfig())

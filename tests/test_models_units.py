@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from openeis.features.build import plan
-from openeis.features.definitions import FeaturesConfig
+from openeis.config.features import FeaturesConfig
 from openeis.flags.explain import explain_rows, factor_sentence, peer_medians
 from openeis.flags.sentences import Describer
-from openeis.models.config import FlagsConfig, ModelsConfig, ThresholdRule, default_rules
+from openeis.config.models import FlagsConfig, ModelsConfig, ThresholdRule, default_rules
 from openeis.models.estimator import Candidate, RiskModel, grid
 from openeis.models.evaluation import expected_hits, precision_at_capacity, ranking_metrics, top_k
 from openeis.models.matrix import MatrixSpec, protected_columns

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from openeis.config.retention import default_rules
 from openeis.governance import access_log, retention
 from openeis.governance.roles import Actor, Role
 from openeis.governance.subject_access import collect, write_export
@@ -126,7 +127,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         # As on the snapshot date (the end of the synthetic records), not today: the data are
         # years old, and a dry run as of today would say nearly everything is due.
         snapshot = date(end_year, 1, 1)
-        due = retention.due(store, retention.default_rules(), snapshot)
+        due = retention.due(store, default_rules(), snapshot)
         console.print(f"retention due on {snapshot} (dry run, nothing deleted): "
                       + ", ".join(f"{o.rule.table} {o.rows}" for o in due))
         console.rule("9. the web application")
@@ -157,7 +158,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
 def demo_config(end_year: int):
     """The default configuration with a split plan that fits the synthetic years."""
     from openeis.config import OpenEISConfig
-    from openeis.features.definitions import SplitsConfig
+    from openeis.config.features import SplitsConfig
 
     return OpenEISConfig(splits=SplitsConfig(start="2016-01-01", end=f"{end_year - 1}-01-01",
                                              frequency_months=6))

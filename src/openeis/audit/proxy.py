@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
@@ -21,9 +22,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from openeis.audit.config import INTERSECTION_SEPARATOR, AuditConfig
+from openeis.config.audit import INTERSECTION_SEPARATOR, AuditConfig
 from openeis.audit.rows import NOT_RECORDED
-from openeis.models.estimator import MedianImputer
 from openeis.schema import TABLES
 
 KEYS = ("officer", "as_of")
@@ -62,7 +62,8 @@ def _sample(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
 
 
 def _classifier() -> object:
-    return make_pipeline(MedianImputer(), StandardScaler(),
+    # A column with no value at all -> 0, as the model code's own imputer does.
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                          LogisticRegression(C=0.1, max_iter=500))
 
 

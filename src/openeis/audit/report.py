@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from openeis.audit.config import METRICS
+from openeis.config.audit import METRICS
 from openeis.audit.gate import gate_decision
 from openeis.audit.metrics import INSUFFICIENT, OUTSIDE, REFERENCE, WITHIN
 

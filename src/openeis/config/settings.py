@@ -1,4 +1,4 @@
-"""The OpenEIS configuration file: TOML or YAML, validated with Pydantic.
+"""The whole configuration (OpenEISConfig) and its file: TOML or YAML, validated with Pydantic.
 
 Every option has a default and a description; `openeis config docs` prints them and
 docs/config.md is generated from this module (a test keeps the two equal).
@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openeis.governance.retention import RetentionRule, default_rules
-from openeis.governance.transparency_config import TransparencyConfig
-from openeis.audit.config import AuditConfig
-from openeis.detectors.config import DetectorsConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openeis.features.definitions import FeaturesConfig, LabelsConfig, SplitsConfig
-from openeis.models.config import FlagsConfig, ModelsConfig, RulesConfig
+from openeis.config.audit import AuditConfig
+from openeis.config.detectors import DetectorsConfig
+from openeis.config.features import FeaturesConfig, LabelsConfig, SplitsConfig
+from openeis.config.models import FlagsConfig, ModelsConfig, RulesConfig
+from openeis.config.retention import RetentionRule, default_rules
+from openeis.config.transparency import TransparencyConfig
 
 
 class Section(BaseModel):

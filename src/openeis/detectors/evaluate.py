@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from openeis import schema
-from openeis.detectors.config import DetectorsConfig
+from openeis.config.detectors import DetectorsConfig
 from openeis.detectors.runner import DetectorRun, run_detectors
 from openeis.privacy import Pseudonymiser
 from openeis.store import Store, open_store

@@ -27,7 +27,7 @@ from openeis.features import catalog, engine
 from openeis.features.cohort import cohort_sql
 from openeis.features.compile import DefinitionError, FeatureSpec, expand, source_delta_sql
 from openeis.features.dates import dates_sql, day_number
-from openeis.features.definitions import FeaturesConfig
+from openeis.config.features import FeaturesConfig
 from openeis.features.fanout import RowPlan, row_plan, running_columns
 from openeis.features.network import network_sql
 from openeis.features.officer_attributes import ATTRIBUTE_COLUMNS, attribute_select, current_posting_sql

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from openeis.features.definitions import Aggregation, window_days
+from openeis.config.features import Aggregation, window_days
 from openeis.features.sources import Source, source
 
 BIG = 10_000_000  # a day number beyond any date (year ~29000)
