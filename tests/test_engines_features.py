@@ -189,7 +189,10 @@ def test_commands_compute_on_spark_with_engine_and_log_in_the_store(force, duckd
         logged = opened.query("SELECT action, resource, records FROM access_log ORDER BY seq DESC LIMIT 3")
     finally:
         opened.close()
-    assert [(a, r) for a, r, _ in logged] == [("read", "source_records"), ("read", "features"), ("export", "warehouse")]
+    # labels, features, warehouse: each a force-wide export, logged as the permission it needed
+    assert [(a, r) for a, r, _ in logged] == [("export", "source_records"), ("export", "features"),
+                                              ("export", "source_records")]
+    assert json.loads(logged[2][2])["warehouse"] is True
     assert json.loads(logged[1][2])["engine"] == "spark://local[2]"  # settings left out of the log
     refused = CliRunner().invoke(app, ["features", "--as-of", as_of, "--out", str(force / "x.parquet"),
                                        "--store", str(store), "--key-file", str(key), "--engine", "duckdb://x"],

@@ -42,17 +42,19 @@ def test_denials_say_why():
 def test_a_denial_is_an_error_with_a_reason_and_is_logged(tmp_path):
     import pytest
 
+    from openeis.application.errors import AccessDenied
+    from openeis.application.session import Session
+    from openeis.config import OpenEISConfig
     from openeis.governance import access_log
-    from openeis.governance.policy import AccessDenied, authorize
     from openeis.store import open_store
 
     store = open_store(str(tmp_path / "s.duckdb"))
     store.migrate()
     key = b"k" * 32
-    officer = Actor("o", Role.OFFICER, officer="p1")
-    authorize(store, key, officer, Action.READ, Resource.FLAGS, officer="p1")
+    session = Session(store, key, Actor("o", Role.OFFICER, officer="p1"), OpenEISConfig())
+    session.allow(Action.READ, Resource.FLAGS, officer="p1", purpose="own flags")
     with pytest.raises(AccessDenied) as denied:
-        authorize(store, key, officer, Action.READ, Resource.FLAGS, officer="p2", purpose="curiosity")
+        session.allow(Action.READ, Resource.FLAGS, officer="p2", purpose="curiosity")
     assert "only their own" in str(denied.value)
     entries = access_log.entries(store)
     assert [(e.outcome, e.reason, e.records) for e in entries] == [
@@ -60,3 +62,16 @@ def test_a_denial_is_an_error_with_a_reason_and_is_logged(tmp_path):
     ]
     assert access_log.verify(store, key).ok
     store.close()
+
+
+def test_a_force_wide_action_is_refused_to_scoped_roles():
+    """Features, detectors, labels: every officer at once, which no reviewer's units or
+    officer's own records can hold."""
+    reviewer = Actor("r", Role.REVIEWER, scope_units=frozenset({"RESP1"}))
+    officer = Actor("o", Role.OFFICER, officer="p1")
+    for actor in (reviewer, officer):
+        decision = decide(actor, Action.READ, Resource.SOURCE_RECORDS, force_wide=True)
+        assert not decision.allowed and "covers every officer" in decision.reason
+        # The same read as a list the caller filters to the scope stays allowed.
+        assert decide(actor, Action.READ, Resource.SOURCE_RECORDS).allowed
+    assert decide(Actor("a", Role.ANALYST), Action.READ, Resource.SOURCE_RECORDS, force_wide=True).allowed

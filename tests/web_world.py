@@ -17,7 +17,7 @@ from openeis.ingest import ingest_canonical
 from openeis.privacy import Pseudonymiser
 from openeis.store import open_store
 from openeis.synth import SynthOptions, generate_force
-from openeis.web.auth import create_token
+from openeis.governance.sign_in import create_token
 
 KEY = bytes(range(32))
 PASSWORD = "correct horse battery"

@@ -110,15 +110,33 @@ class Store(ABC):
         reaches the server."""
         yield self
 
+    _transaction_depth = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._transaction_depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing: commit on success, roll back on any exception."""
+        """All or nothing: commit on success, roll back on any exception. A transaction
+        opened inside another joins it, so that an action's work and its access-log entry
+        commit together (openeis.application): the outermost one commits or rolls back."""
+        if self._transaction_depth:
+            self._transaction_depth += 1
+            try:
+                yield
+            finally:
+                self._transaction_depth -= 1
+            return
         self.begin()
+        self._transaction_depth = 1
         try:
             yield
         except BaseException:
+            self._transaction_depth = 0
             self.rollback()
             raise
+        self._transaction_depth = 0
         self.commit()
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
