@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
-from conftest import store_digest
-from fixtures.adapter_checks import assert_absent, new_store, pseudonymiser, shared_data
+from support.commands import store_digest
+from support.adapter_checks import assert_absent, new_store, pseudonymiser, shared_data
 
 from openeis.adapters import ingest_format
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import store_digest
-from fixtures.adapter_checks import assert_absent, new_store, pseudonymiser
+from support.commands import store_digest
+from support.adapter_checks import assert_absent, new_store, pseudonymiser
 
 from openeis.adapters import MappingError, builtin_mapping, ingest_format, load_mapping
 from openeis.ingest.problems import IngestFailed

@@ -29,7 +29,7 @@ import pytest
 
 from openeis.audit import AuditConfig, run_audit, write_rows_csv
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AEQUITAS = "aequitas==1.1.0"
 RUNNER = Path(__file__).parent / "aequitas" / "run_aequitas.py"
 # audit metric -> aequitas column

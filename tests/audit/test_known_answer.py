@@ -25,7 +25,7 @@ from datetime import date
 
 import pytest
 
-from audit_synthetic import scored_force
+from support.audit_synthetic import scored_force
 from openeis.audit import AuditConfig, run_audit
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ from datetime import date
 
 import pytest
 
-from audit_synthetic import label_rows
+from support.audit_synthetic import label_rows
 from openeis.audit import AuditConfig, run_audit
 
 pytestmark = pytest.mark.slow

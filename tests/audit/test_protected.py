@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit_synthetic import LABEL, PROTECTED_COLUMNS, fit_and_score, ingested_force
+from support.audit_synthetic import LABEL, PROTECTED_COLUMNS, fit_and_score, ingested_force
 from openeis.audit import (
     AuditConfig,
     audit_json,
@@ -25,7 +25,7 @@ from openeis.audit import (
 )
 from openeis.audit.proxy import input_matrix
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "openeis"
+SRC = Path(__file__).resolve().parents[2] / "src" / "openeis"
 TRAIN, TESTS = date(2016, 1, 1), [date(2017, 1, 1)]
 CONFIG = AuditConfig(bootstrap_replicates=300, proxy_folds=3)
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from openeis.audit import AuditConfig, audit_rows, build_audit_rows, read_characteristics
 from openeis.audit.rows import NOT_RECORDED, age_band_labels, age_bands
-from test_features_support import make_store
+from support.feature_stores import make_store
 
 CONFIG = AuditConfig()  # ethnicity, gender, age_band and ethnicity+gender
 

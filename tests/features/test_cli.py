@@ -7,7 +7,7 @@ import json
 
 import pyarrow.parquet as pq
 
-from handmade import write_force
+from support.handmade import write_force
 
 
 def test_features_command_writes_officer_as_of_rows(cli, tmp_path, any_store):

@@ -8,7 +8,7 @@ import pytest
 
 from openeis.features import DefinitionError, LabelsConfig, compute_labels
 from openeis.config.features import LabelDefinition
-from test_features_support import make_store
+from support.feature_stores import make_store
 
 D = date(2020, 1, 1)
 

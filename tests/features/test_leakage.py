@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from openeis.features import FeaturesConfig, features_table
 from openeis.schema import ALLEGATION_CATEGORIES, DECIDED_FINDINGS, FORCE_TYPES
-from test_features_support import make_store
+from support.feature_stores import make_store
 
 START = datetime(2018, 1, 1)
 SPAN_DAYS = 3 * 365

@@ -14,8 +14,8 @@ from openeis.features.build import base_sql, batch_sql, delta_queries
 from openeis.config.features import Aggregation
 from openeis.features.labels import labels_sql
 from openeis.schema import PROTECTED_TABLES, TABLES_BY_NAME
-from test_features_handmade import force
-from test_features_support import make_store
+from support.feature_stores import force
+from support.feature_stores import make_store
 
 PROTECTED_COLUMNS = {c for t in PROTECTED_TABLES for c in TABLES_BY_NAME[t].column_names} - {
     "officer_id", "complaint_id", "recorded_at", "complainant_id", "person_id"}

@@ -6,7 +6,7 @@ from datetime import date
 
 from openeis.features import SplitsConfig, compute_labels, split_plan
 from openeis.features.dates import add_months
-from test_features_support import make_store
+from support.feature_stores import make_store
 
 
 def test_training_windows_close_on_or_before_the_test_date():

@@ -76,7 +76,7 @@ def test_log_holds_no_names_only_pseudonymous_references(store):
 
 
 def test_ingest_is_logged_and_the_cli_verifies(cli, tmp_path, any_store):
-    from handmade import write_force
+    from support.handmade import write_force
 
     write_force(tmp_path / "in")
     cli("init")

@@ -3,24 +3,13 @@ The dry run and the apply run on both engines (see `any_store`)."""
 
 from __future__ import annotations
 
-import copy
 import json
 
-from handmade import force, write_force
+from support.handmade import write_force
+from support.retention import retention_force
 
 from openeis.privacy import Pseudonymiser, read_key_file
 from openeis.store import open_store
-
-
-def retention_force():
-    tables = copy.deepcopy(force())
-    # An old allegation not upheld, with a distinctive record id to look for in the file.
-    tables["allegations"].append(
-        {"allegation_id": "ALX-OLD-RETAIN-ME-NOT", "complaint_id": "CRX-2020-0001", "officer_id": "WX100002",
-         "category": "discourtesy", "finding": "unfounded", "outcome": "", "occurred_at": "2009-01-01",
-         "recorded_at": "2009-01-05", "decided_at": "2009-06-01"}
-    )
-    return tables
 
 
 def test_dry_run_counts_and_deletes_nothing(cli, tmp_path, any_store):

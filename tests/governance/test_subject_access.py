@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from handmade import write_force
+from support.handmade import write_force
 
 from openeis.governance.subject_access import officer_tables
 from openeis.privacy import Pseudonymiser, read_key_file

@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
-from conftest import run_openeis, store_digest
-from handmade import force, write_force
+from support.commands import run_openeis, store_digest
+from support.handmade import force, write_force
 
 from openeis.ingest.canonical import CRASH_TEST_VARIABLE
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from handmade import force, write_force
+from support.handmade import force, write_force
 
 from openeis.ingest import reader
 from openeis.schema import TABLES_BY_NAME

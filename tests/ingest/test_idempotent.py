@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 
-from conftest import store_digest
-from handmade import force, write_force
+from support.commands import store_digest
+from support.handmade import force, write_force
 
 from openeis.ingest import ingest_canonical
 from openeis.privacy import Pseudonymiser, read_key_file

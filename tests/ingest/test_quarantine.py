@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 
-from handmade import force, write_force
+from support.handmade import force, write_force
 
 from openeis.store import open_store
 

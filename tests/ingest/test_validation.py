@@ -7,8 +7,8 @@ import copy
 import json
 
 import pytest
-from conftest import store_digest
-from handmade import force, write_force
+from support.commands import store_digest
+from support.handmade import force, write_force
 
 FIELDS = ("file", "line", "column", "reason")
 

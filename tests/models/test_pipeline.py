@@ -12,29 +12,7 @@ import pytest
 from openeis.flags.store import Flag, FlagWithoutExplanation, read_flags, replace_flags
 from openeis.governance import access_log
 from openeis.store import open_store
-
-FAST_MODELS = """
-[models]
-logistic_c = [0.05]
-lightgbm = [{num_leaves = 7, n_estimators = 40, learning_rate = 0.1, min_child_samples = 30, colsample_bytree = 0.5, max_bin = 63}]
-validation_dates = 2
-calibration_folds = 2
-
-[splits]
-start = "2016-01-01"
-end = "2020-01-01"
-frequency_months = 6
-"""
-
-
-@pytest.fixture
-def force_store(cli, tmp_path):
-    cli("synth", "--officers", 500, "--years", 6, "--seed", 7, "--out", "force", "--format", "parquet")
-    cli("init")
-    cli("ingest", "force")
-    (tmp_path / "openeis.toml").write_text(FAST_MODELS)
-    return tmp_path
-
+from support.models import FAST_MODELS
 
 @pytest.mark.slow
 def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):

@@ -7,7 +7,7 @@ import json
 import os
 import time
 
-from test_models_pipeline import FAST_MODELS
+from support.models import FAST_MODELS
 
 from openeis.store import open_store
 

@@ -19,7 +19,7 @@ from openeis.models.streamed import TrainingFile, _sequence, train_on_file
 from openeis.models.train import train_on
 from openeis.store import open_store
 
-from test_models_pipeline import FAST_MODELS, force_store  # noqa: F401 (a fixture)
+from support.models import FAST_MODELS
 
 # the pipeline test's models, with both streaming settings low enough for a small force
 STREAMED_MODELS = FAST_MODELS.replace(

@@ -225,7 +225,7 @@ def test_a_variant_file_replaces_the_portable_one_on_its_engine(tmp_path, monkey
 
 
 def test_init_status_and_log_on_postgres(cli, tmp_path, postgres_url):
-    from handmade import write_force
+    from support.handmade import write_force
 
     assert "is not an OpenEIS store" in cli("status", "--store", postgres_url, expect=1).output
     first = cli("init", "--store", postgres_url).output
@@ -244,7 +244,7 @@ def test_nothing_raw_or_secret_reaches_the_server(cli, tmp_path, postgres_server
     neither a raw identifier nor the key (nor the padded keys of the HMAC)."""
     if postgres_server.directory is None:
         pytest.skip("needs the server log of a server the tests started")
-    from handmade import RAW_OFFICER_IDS, write_force
+    from support.handmade import RAW_OFFICER_IDS, write_force
 
     from openeis.privacy import read_key_file
 
@@ -271,8 +271,8 @@ def test_retention_on_postgres_rewrites_the_tables_that_lost_rows(cli, tmp_path,
     files; before it, a plain DELETE leaves them there, as in a DuckDB file."""
     if postgres_server.directory is None:
         pytest.skip("needs the data directory of a server the tests started")
-    from handmade import write_force
-    from test_retention import retention_force
+    from support.handmade import write_force
+    from support.retention import retention_force
 
     from openeis.config import load_config
     from openeis.governance import retention

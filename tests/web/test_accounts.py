@@ -12,7 +12,7 @@ from openeis.governance.users import AccountError, add_user, check_password
 from openeis.governance.roles import Role
 from openeis.store import open_store
 from openeis.web.app import create_app
-from web_world import KEY, PASSWORD, build_world
+from support.web_world import KEY, PASSWORD, build_world
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from openeis.governance import access_log
 from openeis.store import open_store
 from openeis.web.app import create_app
-from web_world import KEY, build_world
+from support.web_world import KEY, build_world
 
 pytestmark = pytest.mark.slow
 

@@ -16,11 +16,11 @@ import pytest
 import uvicorn
 
 from openeis.web.app import create_app
-from web_world import KEY, PASSWORD, build_world
+from support.web_world import KEY, PASSWORD, build_world
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Flags from the machine notes: without the background-networking ones Chromium keeps trying
 # to reach Google's hosts, which this closed network refuses.

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from openeis.web.app import create_app
-from web_world import KEY, build_world
+from support.web_world import KEY, build_world
 
 pytestmark = pytest.mark.slow
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from openeis.application import governance as governance_actions
+from openeis.application import ingest as ingest_actions
 from openeis.application import models as model_actions
 from openeis.application import review as review_actions
 from openeis.review.workflow import DECISIONS, FactorFeedback, ReviewInput
@@ -204,6 +205,19 @@ def promote(model_id: str, body: Promotion, session: ApiSession):
     return {"model_id": entry.model_id, "status": entry.status, "gate": gate}
 
 
+class Retirement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rationale: str = Field(min_length=1, max_length=5000)
+
+
+@router.post("/models/{model_id}/retire", response_model=PromotionResult,
+             responses={**ERRORS, 409: {"description": "Refused by the registry"}})
+def retire(model_id: str, body: Retirement, session: ApiSession):
+    """Retire a model: it no longer scores anyone (as `openeis models retire`)."""
+    entry = model_actions.retire(session, model_id, body.rationale)
+    return {"model_id": entry.model_id, "status": entry.status, "gate": None}
+
+
 @router.get("/audits", response_model=list[dict[str, Any]], responses=ERRORS)
 def audits(session: ApiSession, model_id: str | None = None):
     """Bias audits (group metrics with intervals, gate verdicts), newest first."""
@@ -223,6 +237,40 @@ def access_log_entries(session: ApiSession,
 def verify_access_log(session: ApiSession):
     """Walk the hash chain and check the signed head."""
     return access_log_check(session)
+
+
+@router.get("/access-log/head", response_model=dict[str, str | None], responses=ERRORS)
+def access_log_head(session: ApiSession):
+    """The signed head (`seq:hash:signature`), read after this read is logged: keep copies
+    outside the system (as `openeis log head`)."""
+    return {"head": governance_actions.log_head(session)}
+
+
+class StoreStatus(BaseModel):
+    schema_version: int
+    rows: dict[str, int]
+    batches: list[list[Any]]
+
+
+@router.get("/status", response_model=StoreStatus, responses=ERRORS)
+def status(session: ApiSession):
+    """Row counts per table, the schema version and the latest ingest batches (as `openeis status`)."""
+    found = ingest_actions.status(session)
+    return {"schema_version": found.schema_version, "rows": found.rows, "batches": [list(b) for b in found.batches]}
+
+
+@router.get("/quarantine", response_model=list[dict[str, Any]], responses=ERRORS)
+def quarantine(session: ApiSession, table: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=10_000)] = 100):
+    """Rows refused by `ingest --quarantine`, with their reasons (as `openeis quarantine list`)."""
+    return [row.__dict__ for row in ingest_actions.quarantine_rows(session, table, limit)]
+
+
+@router.get("/users", response_model=list[dict[str, Any]], responses=ERRORS)
+def users(session: ApiSession):
+    """The accounts: name, role, scope, officer, disabled (as `openeis users list`)."""
+    return [{"name": u.name, "role": u.role.value, "scope": sorted(u.scope_units), "officer": u.officer,
+             "disabled": u.disabled} for u in governance_actions.list_users(session)]
 
 
 @router.get("/transparency", response_model=dict[str, Any], responses=ERRORS)
