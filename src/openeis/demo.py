@@ -131,7 +131,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         names = [line.split("\t")[0] + " (" + line.split("\t")[1] + ")" for line in accounts.read_text().splitlines()[1:]]
         console.print(f"accounts for the browser: {', '.join(names)}; passwords in {accounts}")
         console.print(f"see the flags, detector hits, models, audit and access log: openeis serve --store {store_path}")
-        console.print(str(governance.verify_log(session)))
+        console.print(str(governance.verify_log(session)[0]))
 
     console.rule("outputs")
     console.print(f"store:        {store_path}")
@@ -245,7 +245,7 @@ def _detectors_step(session: Session, truth_dir: Path, directory: Path, console:
                       "(the models step needs 6 years of records).")
     console.print(f"{written['written']} detector flags are in the review queue (source `detector`), "
                   "each with its reasons and the records behind it.")
-    shown = set()
+    shown: set[str] = set()
     for h in run.hits:
         if h.detector in shown or len(shown) == 3:
             continue

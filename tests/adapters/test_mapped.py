@@ -38,7 +38,7 @@ def test_a_force_export_maps_onto_the_canonical_model(tmp_path):
         sources = dict(store.query("SELECT source, count(*) FROM complaints GROUP BY 1"))
     finally:
         store.close()
-    assert [(r, str(j), str(l)) for r, j, l in officers] == [
+    assert [(r, str(joined), str(left)) for r, joined, left in officers] == [
         ("sergeant", "2005-09-15", "None"), ("constable", "2012-04-03", "None"), ("constable", "2016-10-01", "2021-03-31"),
     ]
     assert [(c, f, o, str(d)) for c, f, o, d in allegations] == [

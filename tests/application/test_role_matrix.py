@@ -33,9 +33,9 @@ from support.web_world import KEY, World, build_world
 
 pytestmark = pytest.mark.slow
 
-A, N, R, U, O = Role.ADMINISTRATOR, Role.ANALYST, Role.REVIEWER, Role.AUDITOR, Role.OFFICER
-EVERY_ROLE = (A, N, R, U, O)
-API_USER = {A: "admin", N: "ana", R: "rita", U: "aude", O: "otto"}  # rita covers unit A; otto is an officer
+ADM, ANA, REV, AUD, OFF = Role.ADMINISTRATOR, Role.ANALYST, Role.REVIEWER, Role.AUDITOR, Role.OFFICER
+EVERY_ROLE = (ADM, ANA, REV, AUD, OFF)
+API_USER = {ADM: "admin", ANA: "ana", REV: "rita", AUD: "aude", OFF: "otto"}  # rita covers unit A; otto is an officer
 ALLOWED, REFUSED = "allowed", "refused"
 _names = itertools.count()
 
@@ -56,54 +56,54 @@ def _roles(*roles: Role) -> frozenset[Role]:
 D = "2016-07-01"  # a date inside the world's three synthetic years
 CASES = [
     # The store: what it holds, what ingest refused, loading a batch.
-    Case("status", _roles(A, N, U), lambda w, d, r: ["status"], lambda w, r: ("GET", "/api/status", None)),
-    Case("quarantine list", _roles(A), lambda w, d, r: ["quarantine", "list"],
+    Case("status", _roles(ADM, ANA, AUD), lambda w, d, r: ["status"], lambda w, r: ("GET", "/api/status", None)),
+    Case("quarantine list", _roles(ADM), lambda w, d, r: ["quarantine", "list"],
          lambda w, r: ("GET", "/api/quarantine", None)),
-    Case("ingest", _roles(A), lambda w, d, r: ["ingest", str(w.force_dir)]),
+    Case("ingest", _roles(ADM), lambda w, d, r: ["ingest", str(w.force_dir)]),
     # Force-wide exports: never for a role limited to some officers.
-    Case("features", _roles(A, N), lambda w, d, r: ["features", "--as-of", D, "--out", str(d / "f.parquet")]),
-    Case("labels", _roles(A, N), lambda w, d, r: ["labels", "--as-of", D, "--out", str(d / "l.parquet")]),
-    Case("warehouse", _roles(A, N), lambda w, d, r: ["warehouse", "--out", str(d / "warehouse")]),
+    Case("features", _roles(ADM, ANA), lambda w, d, r: ["features", "--as-of", D, "--out", str(d / "f.parquet")]),
+    Case("labels", _roles(ADM, ANA), lambda w, d, r: ["labels", "--as-of", D, "--out", str(d / "l.parquet")]),
+    Case("warehouse", _roles(ADM, ANA), lambda w, d, r: ["warehouse", "--out", str(d / "warehouse")]),
     # Models: the analyst's and the administrator's; reading the registry, also the auditor's.
-    Case("train", _roles(A, N), lambda w, d, r: ["train", "--as-of", "2000-01-01"]),
-    Case("backtest", _roles(A, N), lambda w, d, r: ["backtest", "--as-of", "2000-01-01", "--json", str(d / "b.json")]),
-    Case("score", _roles(A), lambda w, d, r: ["score", "--model", "m-none"]),
-    Case("monitor", _roles(A, N), lambda w, d, r: ["monitor", "--model", "m-none"]),
-    Case("models list", _roles(A, N, U), lambda w, d, r: ["models", "list"], lambda w, r: ("GET", "/api/models", None)),
-    Case("models show", _roles(A, N, U), lambda w, d, r: ["models", "show", "m-none"],
+    Case("train", _roles(ADM, ANA), lambda w, d, r: ["train", "--as-of", "2000-01-01"]),
+    Case("backtest", _roles(ADM, ANA), lambda w, d, r: ["backtest", "--as-of", "2000-01-01", "--json", str(d / "b.json")]),
+    Case("score", _roles(ADM), lambda w, d, r: ["score", "--model", "m-none"]),
+    Case("monitor", _roles(ADM, ANA), lambda w, d, r: ["monitor", "--model", "m-none"]),
+    Case("models list", _roles(ADM, ANA, AUD), lambda w, d, r: ["models", "list"], lambda w, r: ("GET", "/api/models", None)),
+    Case("models show", _roles(ADM, ANA, AUD), lambda w, d, r: ["models", "show", "m-none"],
          lambda w, r: ("GET", "/api/models/m-none", None)),
-    Case("models promote", _roles(A, N), lambda w, d, r: ["models", "promote", "m-none", "--to", "approved"],
+    Case("models promote", _roles(ADM, ANA), lambda w, d, r: ["models", "promote", "m-none", "--to", "approved"],
          lambda w, r: ("POST", "/api/models/m-none/promote", {"to": "approved"})),
-    Case("models retire", _roles(A, N), lambda w, d, r: ["models", "retire", "m-none", "--rationale", "superseded"],
+    Case("models retire", _roles(ADM, ANA), lambda w, d, r: ["models", "retire", "m-none", "--rationale", "superseded"],
          lambda w, r: ("POST", "/api/models/m-none/retire", {"rationale": "superseded"})),
-    Case("audit", _roles(A, N, U), lambda w, d, r: ["audit", "--model", "m-none", "--json", str(d / "a.json")]),
-    Case("audit rows", _roles(U), lambda w, d, r: ["audit", "--model", "m-none", "--json", str(d / "a.json"),
+    Case("audit", _roles(ADM, ANA, AUD), lambda w, d, r: ["audit", "--model", "m-none", "--json", str(d / "a.json")]),
+    Case("audit rows", _roles(AUD), lambda w, d, r: ["audit", "--model", "m-none", "--json", str(d / "a.json"),
                                                  "--rows", str(d / "rows.csv")]),
-    Case("audits", _roles(A, N, U), api=lambda w, r: ("GET", "/api/audits", None)),
+    Case("audits", _roles(ADM, ANA, AUD), api=lambda w, r: ("GET", "/api/audits", None)),
     # Detectors examine the whole force.
-    Case("detect", _roles(A, N), lambda w, d, r: ["detect", "--no-write-flags"]),
-    Case("detect, flags to the queue", _roles(A), lambda w, d, r: ["detect", "--as-of", "2000-01-01"]),
+    Case("detect", _roles(ADM, ANA), lambda w, d, r: ["detect", "--no-write-flags"]),
+    Case("detect, flags to the queue", _roles(ADM), lambda w, d, r: ["detect", "--as-of", "2000-01-01"]),
     # The review side: flags and officers, each within the caller's scope.
-    Case("the review queue", _roles(A, N, R, O), api=lambda w, r: ("GET", "/api/flags", None)),
-    Case("a flag (the officer's own, in unit A)", _roles(A, N, R, O),
+    Case("the review queue", _roles(ADM, ANA, REV, OFF), api=lambda w, r: ("GET", "/api/flags", None)),
+    Case("a flag (the officer's own, in unit A)", _roles(ADM, ANA, REV, OFF),
          api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}", None)),
-    Case("a flag's reviews", _roles(A, R, O), api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}/reviews", None)),
-    Case("an officer's profile", _roles(A, N, R, O), api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}", None)),
-    Case("assign a flag", _roles(A, R),
+    Case("a flag's reviews", _roles(ADM, REV, OFF), api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}/reviews", None)),
+    Case("an officer's profile", _roles(ADM, ANA, REV, OFF), api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}", None)),
+    Case("assign a flag", _roles(ADM, REV),
          api=lambda w, r: ("POST", f"/api/flags/{w.flags_a[1]}/assign", {"assigned_to": "ravi", "version": 1})),
     # Governance.
-    Case("subject access (the officer's own)", _roles(A, O),
+    Case("subject access (the officer's own)", _roles(ADM, OFF),
          lambda w, d, r: ["sar", "--officer", w.officer_self, "--pseudonym", "--out", str(d / "sar")]),
-    Case("retention dry run", _roles(A), lambda w, d, r: ["retention", "apply", "--dry-run", "--as-of", "2000-01-01"]),
-    Case("transparency", _roles(A, N, U), lambda w, d, r: ["transparency", "--out", str(d / "transparency")],
+    Case("retention dry run", _roles(ADM), lambda w, d, r: ["retention", "apply", "--dry-run", "--as-of", "2000-01-01"]),
+    Case("transparency", _roles(ADM, ANA, AUD), lambda w, d, r: ["transparency", "--out", str(d / "transparency")],
          lambda w, r: ("GET", "/api/transparency", None)),
-    Case("log verify", _roles(A, U), lambda w, d, r: ["log", "verify"], lambda w, r: ("GET", "/api/access-log/verify", None)),
-    Case("log head", _roles(A, U), lambda w, d, r: ["log", "head"], lambda w, r: ("GET", "/api/access-log/head", None)),
-    Case("log show", _roles(A, U), lambda w, d, r: ["log", "show"], lambda w, r: ("GET", "/api/access-log?limit=5", None)),
-    Case("users list", _roles(A), lambda w, d, r: ["users", "list"], lambda w, r: ("GET", "/api/users", None)),
-    Case("users add", _roles(A), lambda w, d, r: ["users", "add", f"matrix{next(_names)}", "--role", "analyst"],
+    Case("log verify", _roles(ADM, AUD), lambda w, d, r: ["log", "verify"], lambda w, r: ("GET", "/api/access-log/verify", None)),
+    Case("log head", _roles(ADM, AUD), lambda w, d, r: ["log", "head"], lambda w, r: ("GET", "/api/access-log/head", None)),
+    Case("log show", _roles(ADM, AUD), lambda w, d, r: ["log", "show"], lambda w, r: ("GET", "/api/access-log?limit=5", None)),
+    Case("users list", _roles(ADM), lambda w, d, r: ["users", "list"], lambda w, r: ("GET", "/api/users", None)),
+    Case("users add", _roles(ADM), lambda w, d, r: ["users", "add", f"matrix{next(_names)}", "--role", "analyst"],
          stdin="a long enough password\n"),
-    Case("users token", _roles(A), lambda w, d, r: ["users", "token", "ana", "--label", "matrix"]),
+    Case("users token", _roles(ADM), lambda w, d, r: ["users", "token", "ana", "--label", "matrix"]),
 ]
 
 
@@ -142,8 +142,8 @@ def _denials(world) -> int:
 
 
 def _through_cli(world, case: Case, role: Role, work: Path) -> str:
-    env = {"OPENEIS_ROLE": role.value, "OPENEIS_USER": "matrix", "OPENEIS_SCOPE": world.unit_a if role is R else None,
-           "OPENEIS_OFFICER": world.officer_self if role is O else None,
+    env = {"OPENEIS_ROLE": role.value, "OPENEIS_USER": "matrix", "OPENEIS_SCOPE": world.unit_a if role is REV else None,
+           "OPENEIS_OFFICER": world.officer_self if role is OFF else None,
            "OPENEIS_CONFIG": None, "OPENEIS_STORE": None, "OPENEIS_KEY_FILE": None}
     args = [*case.cli(world, work, role), "--store", world.url, "--key-file", str(world.key_file)]
     before = _denials(world)
@@ -195,7 +195,7 @@ def test_every_command_that_touches_the_store_is_in_the_matrix():
     covered = set()
     for case in CASES:
         if case.cli:
-            args = case.cli(stub, Path("."), A)
+            args = case.cli(stub, Path("."), ADM)
             covered.add(f"{args[0]} {args[1]}" if groups.get(args[0]) else args[0])
     no_store = {"version", "init", "synth", "demo", "splits", "config show", "config docs", "serve"}
     # Disabling, enabling an account and setting its password are `users` changes, as `users add`.

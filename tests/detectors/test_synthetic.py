@@ -19,7 +19,8 @@ import pytest
 from openeis.audit import read_characteristics
 from openeis.config.audit import AuditConfig
 from openeis.detectors import DETECTORS, DetectorsConfig, run_detectors
-from openeis.detectors.evaluate import KEY, evaluate, synthetic_store
+from openeis.detectors.evaluate import evaluate
+from support.detector_force import KEY, synthetic_store
 from openeis.detectors.fairness import audit_detectors, hit_rates
 from openeis.privacy import Pseudonymiser
 

@@ -198,7 +198,7 @@ def _merge(*forces):
         for name, records in f.items():
             out.setdefault(name, []).extend(records)
     # record keys must be unique across the two copies
-    for name, records in out.items():
+    for records in out.values():
         for i, r in enumerate(records):
             for k in r:
                 if k.endswith("_id") and k not in PSEUDO and k not in ("incident_id", "subject_id"):

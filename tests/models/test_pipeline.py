@@ -12,7 +12,6 @@ import pytest
 from openeis.flags.store import Flag, FlagWithoutExplanation, read_flags, replace_flags
 from openeis.governance import access_log
 from openeis.store import open_store
-from support.models import FAST_MODELS
 
 @pytest.mark.slow
 def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):

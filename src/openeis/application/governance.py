@@ -140,15 +140,16 @@ def transparency_record(session: Session) -> dict:
 # -- the access log ------------------------------------------------------------------------
 
 
-def verify_log(session: Session) -> access_log.Verification:
+def verify_log(session: Session) -> tuple[access_log.Verification, str | None]:
     """Walk the hash chain and check the signed head (without the key: the chain only, and
-    nothing is logged, since an entry needs the key)."""
+    nothing is logged, since an entry needs the key). Returns the result and the head after
+    this check's own entry."""
     session.allow(Action.READ, Resource.ACCESS_LOG, purpose="verify the access log")
     result = access_log.verify(session.store, session.key)
     if session.key is not None:
         session.log(Action.READ, Resource.ACCESS_LOG, {"verified": result.ok, "entries": result.entries},
                     "verify the access log")
-    return result
+    return result, access_log.head(session.store)
 
 
 def log_head(session: Session) -> str | None:
@@ -166,7 +167,8 @@ def log_entries(session: Session, limit: int = 100, before: int | None = None,
     session.allow(Action.READ, Resource.ACCESS_LOG, purpose="read the access log")
     store = session.store
     with session.transaction():
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if before:
             where.append("seq < ?")
             params.append(before)

@@ -51,7 +51,7 @@ class QuarantinedRow:
     batch_id: str
     table: str
     file: str
-    line: int | None
+    line: int
     column: str | None
     value: str | None
     reason: str

@@ -262,9 +262,10 @@ def audit(session: Session, model_id: str | None = None, as_of: str | None = Non
             result = audit_model(session.store, session.config, model_id, day, progress, features_file=features)
         except (ValueError, registry.RegistryError) as error:
             raise Invalid(str(error)) from None
+        audited: Any = result.result  # openeis.audit.AuditResult
         session.log(Action.READ, Resource.AUDITS,
                     {"audit_id": result.audit_id, "model_id": result.model.model_id, "as_of": result.as_of.isoformat(),
-                     "officers": result.result.officers, "protected_characteristics": "aggregates only",
+                     "officers": audited.officers, "protected_characteristics": "aggregates only",
                      **_features_note(features)}, "bias audit (aggregates only)")
         if rows:
             try:

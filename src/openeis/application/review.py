@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from typing import Any
 
 from openeis.application.errors import Invalid, NotFound
 from openeis.application.session import Session
@@ -63,7 +64,7 @@ def list_flags(session: Session, as_of: date | None = None, statuses: tuple[str,
     dates = flag_dates(session)
     if as_of is None and dates:
         as_of = date.fromisoformat(dates[0])
-    where, params = ["as_of = ?"], [as_of]
+    where, params = ["as_of = ?"], list[object]([as_of])
     if statuses:
         where.append(f"status IN ({', '.join('?' for _ in statuses)})")
         params += list(statuses)
@@ -83,7 +84,7 @@ def list_flags(session: Session, as_of: date | None = None, statuses: tuple[str,
             and not (assigned == "me" and owners.get(flag_id) != actor.name)
             and not (assigned == "unassigned" and owners.get(flag_id))]
     page = kept[offset:offset + limit]
-    if page and not scoped:
+    if page and not scoped and as_of:
         units = flag_units(store, as_of, page)
     flags = []
     if page:
@@ -184,7 +185,7 @@ def officer_profile(session: Session, officer: str) -> dict:
     unit = officer_unit(store, officer, on)
     session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit,
                   purpose="officer profile")
-    profile = {
+    profile: dict[str, Any] = {
         "officer": officer, "unit": unit, "unit_on": on.isoformat(),
         "timeline": officer_records.timeline(store, officer),
         "score_history": officer_records.score_history(store, officer),

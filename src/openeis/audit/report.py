@@ -324,7 +324,7 @@ def report_html(result, title: str = "Bias audit") -> str:
 
     warnings = result.label_bias[result.label_bias["warning"]]
     parts.append("<h2>Label bias</h2>")
-    parts.append("<p>" + (f"<b>Warning:</b> the outcome rate differs between groups beyond the band for "
+    parts.append("<p>" + ("<b>Warning:</b> the outcome rate differs between groups beyond the band for "
                           + ", ".join(f"{r.attribute} {r.group} ({_number(r.ratio, 2)} times {r.reference})"
                                       for r in warnings.itertuples()) + "."
                           if len(warnings) else "No group's outcome rate is shown to differ beyond the band.")

@@ -90,7 +90,7 @@ def log_verify(
     """Check every link of the access log and its signed head; name the first broken entry."""
     loaded = settings(config)
     with session(store, key_file, loaded, key_optional=True) as caller:
-        result = actions.verify_log(caller)
+        result, _ = actions.verify_log(caller)
         checked_without_key = caller.key is None
     if checked_without_key:
         console.print(f"note: key file {key_path(store, key_file, loaded)} not found: the chain is checked, "

@@ -56,7 +56,7 @@ class AuditConfig(BaseModel):
         "[low, high] is within band (the aequitas convention 0.8 to 1.25).",
     )
     gate_metrics: list[Metric] = Field(
-        default_factory=lambda: ["flag_rate", "fpr"],
+        default_factory=lambda: list[Metric](["flag_rate", "fpr"]),
         description="Metrics the promotion gate judges: a model may go live only if every "
         "group is within band on each of them. One of prevalence, flag_rate, precision, fpr, "
         "fnr, fdr, for, tpr.",

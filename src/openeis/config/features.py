@@ -58,7 +58,7 @@ class Aggregation(_Model):
     values: dict[str, list[str]] = Field(default_factory=dict, description="Codes to use for a "
                                          "group_by column without a code list in the schema.")
     total: bool = Field(True, description="Also emit the feature over all groups.")
-    metrics: list[Metric] = Field(default_factory=lambda: ["count"], description="count, "
+    metrics: list[Metric] = Field(default_factory=lambda: list[Metric](["count"]), description="count, "
                                   "sum (of `value`), days / spells (spans), days_since.")
     value: str | None = Field(None, description="Column summed by the `sum` metric.")
     windows: list[str] = Field(default_factory=lambda: ["1y", "all"], description="Windows.")

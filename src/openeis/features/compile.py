@@ -246,7 +246,7 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
     cond_name = {c: f"k{i}" for i, c in enumerate(conds)}
     cond_cols = ", ".join(f"coalesce({c}, false) AS k{i}" for i, c in enumerate(conds))
     union = []
-    for key, br in branches.items():
+    for br in branches.values():
         phase_cond = "phase = 'record'" if br.phase == "record" else "phase <> 'record'"
         users = [cond_name[cond] for _, _, _, cond in terms if branch_uses(br, cond)]
         needed = " OR ".join(dict.fromkeys(users)) or "FALSE"

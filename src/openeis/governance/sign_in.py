@@ -68,7 +68,7 @@ def end_session(store: Store, secret: str | None) -> None:
 
 
 def csrf_matches(session: Session, sent: str | None) -> bool:
-    return bool(sent) and hmac.compare_digest(session.csrf_token, sent)
+    return sent is not None and sent != "" and hmac.compare_digest(session.csrf_token, sent)
 
 
 def create_token(store: Store, user: User, label: str, days: int | None = 90) -> str:

@@ -96,7 +96,7 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def lock(self, name: str) -> None:
+    def lock(self, name: str) -> None:  # noqa: B027 (a no-op unless an engine overrides it)
         """Serialise writers that must not interleave (the access log's chain, ingest
         batches, migrations): wait until no other session holds `name`, then hold it until
         this transaction ends. Call inside a transaction. An embedded store has one writer
@@ -188,18 +188,6 @@ class Store(ABC):
     def set_meta(self, name: str, value: str) -> None:
         self.execute("DELETE FROM store_meta WHERE name = ?", [name])
         self.execute("INSERT INTO store_meta VALUES (?, ?)", [name, value])
-
-
-@contextmanager
-def local_workspace() -> Iterator[Store]:
-    """An in-memory DuckDB in this process: the workspace of engines that are not in-process."""
-    from openeis.store.duckdb_store import DuckDBStore
-
-    work = DuckDBStore(":memory:")
-    try:
-        yield work
-    finally:
-        work.close()
 
 
 def split_sql(script: str) -> list[str]:
