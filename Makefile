@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test docs clean
+.PHONY: install demo test lint docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: install
 
 test: install
 	$(BIN)/pytest -n 2 --durations=15
+
+# The linter, the type checker and the import rules (pyproject.toml); .ci/run runs them first.
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Regenerate the documents that are generated from code (tests fail when they drift).
 docs: install
