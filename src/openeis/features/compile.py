@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from openeis.config.features import Aggregation, window_days
 from openeis.features.sources import Source, source
+from openeis.sql_text import literal
 
 BIG = 10_000_000  # a day number beyond any date (year ~29000)
 STATE_PHASES = ("open", "decided")
@@ -80,8 +81,7 @@ def _phase_for(src: Source, condition: str | None) -> str:
     return "state" if cols & set(src.state) else "record"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+_literal = literal  # (the name this module's SQL builders use)
 
 
 def expand(agg: Aggregation) -> list[FeatureSpec]:

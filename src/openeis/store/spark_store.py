@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 import pyarrow as pa
 
 from openeis import thread_pools
+from openeis.sql_text import literal
 from openeis.store.base import Store, StoreError
 from openeis.store.duckdb_store import local_workspace
 
@@ -114,8 +115,7 @@ class SparkStore(Store):
         except FileNotFoundError as error:
             raise StoreError(f"no warehouse at {self.warehouse}: {error}") from None
         for name, path in tables.items():
-            quoted = path.replace("'", "''")
-            self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path '{quoted}')")
+            self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path {literal(path)})")
             self._views.add(name)
 
     # -- statements ---------------------------------------------------------------------
