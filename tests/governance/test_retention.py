@@ -57,7 +57,12 @@ def test_apply_removes_due_rows_everywhere_and_logs_counts(cli, tmp_path, any_st
 
 def test_bad_rule_in_config_is_a_clear_error(cli, tmp_path):
     (tmp_path / "openeis.toml").write_text('[[retention.rules]]\ntable = "gossip"\nyears = 1\n')
-    cli("init", expect=1)
+    result = cli("init", expect=1)
+    # One line naming the file, the rule and what is wrong with it; no traceback, no store.
+    assert result.output.startswith("error: openeis.toml: retention.rules.0.table: ")
+    assert "unknown table 'gossip'" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "openeis.duckdb").exists()
 
 
 def test_why_the_file_is_rewritten(tmp_path):

@@ -71,5 +71,20 @@ def test_quarantine_from_config(cli, tmp_path, any_store):
     write_force(tmp_path / "in", bad_tables())
     (tmp_path / "openeis.toml").write_text('[ingest]\non_error = "quarantine"\n')
     cli("init")
-    cli("ingest", tmp_path / "in")
+    result = cli("ingest", tmp_path / "in")  # no flag: the config says quarantine
+    assert "problem(s) quarantined" in result.output
+    store = open_store(any_store)
+    try:
+        assert store.scalar("SELECT count(*) FROM officers") == 2  # the good rows went in ...
+        quarantined = store.scalar("SELECT count(*) FROM quarantine")
+        assert quarantined >= 2  # ... and the bad ones to the quarantine, as with --quarantine
+        assert store.scalar("SELECT count(*) FROM ingest_batches WHERE mode = 'quarantine'") == 1
+    finally:
+        store.close()
+    # --atomic overrides the config for one run: the same files are refused, nothing written.
     cli("ingest", "--atomic", tmp_path / "in", expect=1)
+    store = open_store(any_store)
+    try:
+        assert store.scalar("SELECT count(*) FROM quarantine") == quarantined
+    finally:
+        store.close()
