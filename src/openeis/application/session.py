@@ -103,9 +103,9 @@ def read_key(store_url: str, key_file: Path | None, config: OpenEISConfig) -> by
 
 
 @contextmanager
-def opened_store(store_url: str, must_exist: bool = True) -> Iterator[Store]:
+def opened_store(store_url: str, must_exist: bool = True, migrate: bool = True) -> Iterator[Store]:
     """The store, migrated to this version's schema (a store made by an older version gains
-    the newer tables); closed afterwards."""
+    the newer tables) unless `migrate` is False; closed afterwards."""
     if must_exist:
         require_store(store_url)
     try:
@@ -115,7 +115,7 @@ def opened_store(store_url: str, must_exist: bool = True) -> Iterator[Store]:
     try:
         if must_exist and store.schema_version() == 0:
             raise Refused(f"{store_url} is not an OpenEIS store: run `openeis init` first")
-        if must_exist:
+        if must_exist and migrate:
             store.migrate()
         yield store
     finally:
@@ -125,13 +125,17 @@ def opened_store(store_url: str, must_exist: bool = True) -> Iterator[Store]:
 @contextmanager
 def open_session(store_url: str, actor: Actor, config: OpenEISConfig, key_file: Path | None = None,
                  key_optional: bool = False) -> Iterator[Session]:
-    """Read the key, open the store, and hand both over with the actor. `key_optional`: carry
-    on without a key file (the session then cannot log; only `log verify` does this)."""
-    if key_optional and not key_path(store_url, key_file, config).exists():
-        key = None
-    else:
-        key = read_key(store_url, key_file, config)
-    with opened_store(store_url) as store:
+    """Open the store (it must be an OpenEIS store), read its key, and only then migrate it
+    and hand both over with the actor: nothing is written before the key is in hand.
+    `key_optional`: carry on without a key file (the session then cannot log; only
+    `log verify` does this)."""
+    with opened_store(store_url, migrate=False) as store:
+        if key_optional and not key_path(store_url, key_file, config).exists():
+            key = None
+        else:
+            key = read_key(store_url, key_file, config)
+        # (Checking that the key is this store's, before anything is written, belongs here.)
+        store.migrate()
         session = Session(store, key, actor, config, store_url)
         yield session
     for then in session.after_close:

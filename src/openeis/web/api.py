@@ -245,8 +245,8 @@ def verify_access_log(session: ApiSession):
 
 @router.get("/access-log/head", response_model=dict[str, str | None], responses=ERRORS)
 def access_log_head(session: ApiSession):
-    """The signed head (`seq:hash:signature`), read after this read is logged: keep copies
-    outside the system (as `openeis log head`)."""
+    """The signed head (`seq:hash:signature`): keep copies outside the system (as `openeis log
+    head`; a refusal is logged, an allowed read is not, so that it does not move the head)."""
     return {"head": governance_actions.log_head(session)}
 
 
