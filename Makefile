@@ -19,8 +19,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/openeis demo
 
+# worksteal: a worker that runs out of tests takes some of the other's, so that one long test
+# near the end does not leave a core idle.
 test: install
-	$(BIN)/pytest -n 2 --durations=15
+	$(BIN)/pytest -n 2 --dist worksteal --durations=15
 
 # The linter, the type checker and the import rules (pyproject.toml); .ci/run runs them first.
 lint: install

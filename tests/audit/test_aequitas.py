@@ -1,9 +1,9 @@
 """Every number of the audit equals aequitas' on the same rows, to 1e-9.
 
 aequitas 1.1.0 needs pandas < 3, which clashes with ours, so it lives in its own virtual
-environment, built once by the `aequitas_python` fixture (at ./.venv-aequitas, or
+environment, built once (tests/support/aequitas_env.py: at ./.venv-aequitas, or
 $OPENEIS_AEQUITAS_VENV) and reused while its stamp file is there. The audit's rows go to it
-as the `--rows` CSV, and tests/aequitas/run_aequitas.py sends its numbers back as JSON.
+as the `--rows` CSV, and tests/audit/aequitas/run_aequitas.py sends its numbers back as JSON.
 
 Known convention differences, checked explicitly:
 - a ratio x / 0 is inf in the audit and 10.0 in aequitas (its fill_divbyzero);
@@ -13,11 +13,9 @@ Known convention differences, checked explicitly:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -28,9 +26,8 @@ import pandas as pd
 import pytest
 
 from openeis.audit import AuditConfig, run_audit, write_rows_csv
+from support import aequitas_env
 
-ROOT = Path(__file__).resolve().parents[2]
-AEQUITAS = "aequitas==1.1.0"
 RUNNER = Path(__file__).parent / "aequitas" / "run_aequitas.py"
 # audit metric -> aequitas column
 AEQUITAS_NAMES = {"prevalence": "prev", "flag_rate": "pprev", "precision": "precision", "fpr": "fpr",
@@ -41,29 +38,14 @@ LOWER_IS_BETTER = ["prevalence", "flag_rate", "fpr", "fnr", "fdr", "for"]
 TOLERANCE = 1e-9
 
 
-def _environment() -> Path:
-    return Path(os.environ.get("OPENEIS_AEQUITAS_VENV", ROOT / ".venv-aequitas"))
-
-
 @pytest.fixture(scope="session")
 def aequitas_python() -> Path:
-    """The aequitas environment's python, built on first use (under a lock: xdist workers)."""
-    venv = _environment()
-    python = venv / "bin" / "python"
-    stamp = venv / f".installed-{AEQUITAS}"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not stamp.exists():
-            shutil.rmtree(venv, ignore_errors=True)
-            steps = [[sys.executable, "-m", "venv", str(venv)],
-                     [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", AEQUITAS]]
-            for step in steps:
-                done = subprocess.run(step, capture_output=True, text=True)
-                if done.returncode != 0:
-                    pytest.fail(f"cannot build the aequitas environment: {' '.join(step)}\n{done.stdout}\n{done.stderr}")
-            stamp.write_text("built by tests/test_audit_aequitas.py\n")
-    return python
+    """The aequitas environment's python (tests/support/aequitas_env.py builds it on first
+    use, under a lock; .ci/run starts that build early, beside the install)."""
+    try:
+        return aequitas_env.build()
+    except aequitas_env.BuildFailed as error:
+        pytest.fail(str(error))
 
 
 def invented_rows(seed: int, with_not_recorded: bool = True) -> pd.DataFrame:
