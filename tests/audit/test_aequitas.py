@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from openeis.application.errors import Invalid, Refused
+from openeis.application.errors import Invalid, Refused, refusing
 from openeis.application.session import Session, require_feature_engine
 from openeis.governance.roles import Action, Resource
 from openeis.store import Store, StoreError, open_store
@@ -46,10 +46,8 @@ def computing_store(session: Session, engine: str | None) -> Iterator[Store]:
 def parse_dates(as_of: str) -> list[date]:
     from openeis.features import parse_as_of
 
-    try:
+    with refusing(Invalid, ValueError):
         return parse_as_of(as_of)
-    except ValueError as error:
-        raise Invalid(str(error)) from None
 
 
 def _engine_note(engine: str | None) -> dict:
@@ -106,10 +104,8 @@ def export_labels(session: Session, as_of: str, out: Path, names: list[str] | No
     from openeis.features import DefinitionError, compute_labels
 
     dates = parse_dates(as_of)
-    try:
+    with refusing(Invalid, ValueError):
         known = date.fromisoformat(known_at) if known_at else None
-    except ValueError as error:
-        raise Invalid(str(error)) from None
     session.allow(Action.EXPORT, Resource.SOURCE_RECORDS, purpose="labels", force_wide=True)
     with computing_store(session, engine) as computing:
         try:

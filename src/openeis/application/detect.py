@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from openeis.application.errors import Invalid, Refused
+from openeis.application.errors import Invalid, Refused, refusing
 from openeis.application.models import parse_date
 from openeis.application.session import Session
 from openeis.governance.roles import Action, Resource
@@ -40,10 +40,8 @@ def detect(session: Session, as_of: str | None = None, write_flags: bool = True,
     if session.store.dialect != "duckdb":
         raise Refused("detectors on PostgreSQL: not yet (they run in DuckDB; Spark through the "
                       "scale issue): use a DuckDB store")
-    try:
+    with refusing(Invalid, ValueError):
         day = parse_date(as_of, "--as-of") or data.latest_data_date(session.store)
-    except ValueError as error:
-        raise Invalid(str(error)) from None
     run = run_detectors(session.store, session.config.detectors, day, progress)
     written = audited = None
     with session.transaction():

@@ -4,6 +4,9 @@ answers with the status code named here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from openeis.governance.policy import Decision
 
 
@@ -49,3 +52,13 @@ class BatchRefused(Invalid):
         super().__init__(message)
         self.problems = problems or []
         self.notes = notes or []
+
+
+@contextmanager
+def refusing(kind: type[Refused], *errors: type[Exception]) -> Iterator[None]:
+    """Turn a lower layer's error (a bad date, an unknown model, a bad config file) into the
+    typed refusal `kind`, with the same message and no traceback."""
+    try:
+        yield
+    except errors as error:
+        raise kind(str(error)) from None

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openeis.application.errors import Invalid, NotFound
+from openeis.application.errors import Invalid, NotFound, refusing
 from openeis.application.session import Session
 from openeis.governance import access_log
 from openeis.governance.roles import Action, Resource, Role
@@ -194,12 +194,10 @@ def _change_account(session: Session, change: Callable[[], Any], records: dict, 
     from openeis.governance.users import AccountError
 
     session.allow(Action.CHANGE, Resource.USERS, purpose=purpose)
-    try:
+    with refusing(Invalid, AccountError):
         with session.transaction():
             result = change()
             session.log(Action.CHANGE, Resource.USERS, records, purpose)
-    except AccountError as error:
-        raise Invalid(str(error)) from None
     return result
 
 

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openeis.application.errors import GateRefused, Invalid, NotFound
+from openeis.application.errors import GateRefused, Invalid, NotFound, refusing
 from openeis.application.session import Session, require_feature_engine
 from openeis.governance.roles import Action, Resource, Role
 
@@ -42,11 +42,9 @@ def train(session: Session, as_of: str | None = None, label: str | None = None,
     session.allow(Action.CHANGE, Resource.MODELS, purpose="train")
     session.allow(Action.READ, Resource.FEATURES, purpose="train", force_wide=True)
     with session.transaction():
-        try:
+        with refusing(Invalid, ValueError):
             entry = train_and_register(session.store, session.config, day, label or session.config.labels.default,
                                        session.actor, progress, features=features)
-        except ValueError as error:
-            raise Invalid(str(error)) from None
         session.log(Action.CHANGE, Resource.MODELS,
                     {"model_id": entry.model_id, "train_rows": entry.metrics["train_rows"],
                      **_features_note(features)}, "train")
@@ -66,10 +64,8 @@ def backtest(session: Session, as_of: str, label: str | None = None, features: P
     name = label or session.config.labels.default
     session.allow(Action.READ, Resource.FEATURES, purpose="backtest", force_wide=True)
     session.allow(Action.CHANGE, Resource.MODELS, purpose="backtest")
-    try:
+    with refusing(Invalid, ValueError):
         result, details = run_backtest(session.store, session.config, dates, name, progress, features=features)
-    except ValueError as error:
-        raise Invalid(str(error)) from None
     with session.transaction():
         save_backtest(session.store, result)
         session.log(Action.READ, Resource.FEATURES,
@@ -88,10 +84,8 @@ def score(session: Session, as_of: str | None = None, model_id: str | None = Non
     day = parse_date(as_of, "--as-of")
     session.allow(Action.CHANGE, Resource.FLAGS, purpose="score and flag", force_wide=True)
     with session.transaction():
-        try:
+        with refusing(Invalid, ValueError, registry.RegistryError):
             run = run_score(session.store, session.config, day, model_id, label, progress, features)
-        except (ValueError, registry.RegistryError) as error:
-            raise Invalid(str(error)) from None
         session.log(Action.CHANGE, Resource.FLAGS,
                     {"as_of": run.as_of.isoformat(), "model_id": run.model.model_id, "officers_scored": run.cohort,
                      "flags": [f.flag_id for f in run.flags], **_features_note(features)}, "score and flag")
@@ -105,10 +99,8 @@ def monitor(session: Session, model_id: str | None = None) -> dict:
 
     require_feature_engine(session.store)
     session.allow(Action.READ, Resource.FLAGS, purpose="monitor", force_wide=True)
-    try:
+    with refusing(Invalid, ValueError, registry.RegistryError):
         result = run_monitor(session.store, session.config, model_id)
-    except (ValueError, registry.RegistryError) as error:
-        raise Invalid(str(error)) from None
     session.log(Action.READ, Resource.FLAGS, {"model_id": result["model_id"], "periods": len(result["periods"])},
                 "monitor")
     return result
@@ -133,10 +125,8 @@ def show_model(session: Session, model_id: str, with_audits: bool = False) -> di
 
     session.allow(Action.READ, Resource.MODELS, purpose="model detail")
     with session.transaction():
-        try:
+        with refusing(NotFound, registry.RegistryError):
             model = registry.get(session.store, model_id).as_dict()
-        except registry.RegistryError as error:
-            raise NotFound(str(error)) from None
         history = registry.events(session.store, model_id)
         if with_audits:
             model["events"] = history
@@ -180,10 +170,8 @@ def promote(session: Session, model_id: str, to: str | None = None, override_gat
         raise Invalid("--to must be approved or live")
     session.allow(Action.CHANGE, Resource.MODELS, purpose="promote")
     actor = session.actor
-    try:
+    with refusing(NotFound, registry.RegistryError):
         current = registry.get(session.store, model_id)  # unknown IDs fail first
-    except registry.RegistryError as error:
-        raise NotFound(str(error)) from None
     if to is None:  # one step along candidate -> approved -> live
         to = {"candidate": "approved", "approved": "live"}.get(current.status, "live")
     gate_note = None
@@ -210,12 +198,10 @@ def promote(session: Session, model_id: str, to: str | None = None, override_gat
             gate_note = f"bias gate OVERRIDDEN: {why}"
             rationale = f"{gate_note}. Rationale: {rationale.strip()}"
     with session.transaction():
-        try:
+        with refusing(GateRefused, registry.RegistryError):
             if to == "live" and current.status == "candidate":  # approval is implied by going live
                 registry.set_status(session.store, model_id, "approved", actor, "approved on promotion to live")
             entry = registry.set_status(session.store, model_id, to, actor, rationale or gate_note)
-        except registry.RegistryError as error:
-            raise GateRefused(str(error)) from None
         session.log(Action.CHANGE, Resource.MODELS, {"model_id": model_id, "to": to, "gate": gate_note},
                     "promote", reason=rationale)
     return entry, gate_note
@@ -227,10 +213,8 @@ def retire(session: Session, model_id: str, rationale: str):
 
     session.allow(Action.CHANGE, Resource.MODELS, purpose=rationale)
     with session.transaction():
-        try:
+        with refusing(GateRefused, registry.RegistryError):
             entry = registry.set_status(session.store, model_id, "retired", session.actor, rationale)
-        except registry.RegistryError as error:
-            raise GateRefused(str(error)) from None
         session.log(Action.CHANGE, Resource.MODELS, {"model_id": model_id, "status": "retired"}, rationale)
     return entry
 
@@ -258,10 +242,8 @@ def audit(session: Session, model_id: str | None = None, as_of: str | None = Non
         session.allow(Action.EXPORT, Resource.AUDIT_ROWS, purpose="bias audit rows")
     session.allow(Action.READ, Resource.AUDITS, purpose="bias audit")
     with session.transaction():
-        try:
+        with refusing(Invalid, ValueError, registry.RegistryError):
             result = audit_model(session.store, session.config, model_id, day, progress, features_file=features)
-        except (ValueError, registry.RegistryError) as error:
-            raise Invalid(str(error)) from None
         audited: Any = result.result  # openeis.audit.AuditResult
         session.log(Action.READ, Resource.AUDITS,
                     {"audit_id": result.audit_id, "model_id": result.model.model_id, "as_of": result.as_of.isoformat(),

@@ -23,7 +23,7 @@ from openeis.governance.roles import Action, Actor, Resource
 from openeis.privacy import KeyFileError, default_key_path, read_key_file
 from openeis.store import Store, StoreError, open_store
 
-from openeis.application.errors import AccessDenied, Refused
+from openeis.application.errors import AccessDenied, Refused, refusing
 
 
 @dataclass
@@ -74,10 +74,8 @@ class Session:
 
 
 def load_settings(path: str | None) -> OpenEISConfig:
-    try:
+    with refusing(Refused, ConfigFileError):
         return load_config(path)
-    except ConfigFileError as error:
-        raise Refused(str(error)) from None
 
 
 def key_path(store_url: str, key_file: Path | None, config: OpenEISConfig) -> Path:
@@ -96,10 +94,8 @@ def require_store(store_url: str) -> None:
 def read_key(store_url: str, key_file: Path | None, config: OpenEISConfig) -> bytes:
     """The store's key. The missing store is the first thing to fix: its key would be missing too."""
     require_store(store_url)
-    try:
+    with refusing(Refused, KeyFileError):
         return read_key_file(key_path(store_url, key_file, config))
-    except KeyFileError as error:
-        raise Refused(str(error)) from None
 
 
 @contextmanager
@@ -108,10 +104,8 @@ def opened_store(store_url: str, must_exist: bool = True, migrate: bool = True) 
     the newer tables) unless `migrate` is False; closed afterwards."""
     if must_exist:
         require_store(store_url)
-    try:
+    with refusing(Refused, StoreError):
         store = open_store(store_url)
-    except StoreError as error:
-        raise Refused(str(error)) from None
     try:
         if must_exist and store.schema_version() == 0:
             raise Refused(f"{store_url} is not an OpenEIS store: run `openeis init` first")
@@ -169,10 +163,8 @@ def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = 
     from openeis.privacy import Pseudonymiser, load_or_create_key
 
     path = key_path(store_url, key_file, config)
-    try:
+    with refusing(Refused, KeyFileError, OSError):
         key, created = load_or_create_key(path)
-    except (KeyFileError, OSError) as error:
-        raise Refused(str(error)) from None
     with opened_store(store_url, must_exist=False) as store:
         applied = store.migrate()
         try:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table as RichTable
 
 from openeis.application import data as actions
-from openeis.application.errors import Invalid
+from openeis.application.errors import Invalid, refusing
 from openeis.cli.common import (DEFAULT_STORE, ConfigOption, EngineOption, KeyFileOption, StoreOption, command,
                                 console, progress_bar, session, settings)
 
@@ -77,10 +77,8 @@ def splits(
     from openeis.features import DefinitionError, split_plan
 
     loaded = settings(config)
-    try:
+    with refusing(Invalid, DefinitionError):
         plan = split_plan(loaded.splits, loaded.labels)
-    except DefinitionError as error:
-        raise Invalid(str(error)) from None
     if as_json:
         print(json.dumps([s.as_dict() for s in plan], indent=1))
         return

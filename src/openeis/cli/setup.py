@@ -9,7 +9,7 @@ import typer
 from rich.table import Table as RichTable
 
 from openeis import __version__
-from openeis.application.errors import Invalid
+from openeis.application.errors import Invalid, refusing
 from openeis.application.session import create_store
 from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, command, console,
                                 progress_bar, settings)
@@ -72,7 +72,7 @@ def synth(
     """Write a deterministic synthetic force as canonical files, with ground truth beside them."""
     from openeis.synth import SynthOptions, generate_force, parse_bias
 
-    try:
+    with refusing(Invalid, ValueError):
         options = SynthOptions(
             officers=officers,
             years=years,
@@ -81,8 +81,6 @@ def synth(
             biases=[parse_bias(spec) for spec in bias or []],
             file_format=file_format,
         )
-    except ValueError as error:
-        raise Invalid(str(error)) from None
     with progress_bar() as update:
         summary = generate_force(options, out, progress=update)
     table = RichTable(title=f"synthetic force in {out}")
