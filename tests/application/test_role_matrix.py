@@ -114,14 +114,14 @@ def world(request, tmp_path_factory) -> World:
     key_file.write_text(KEY.hex() + "\n")
     os.chmod(key_file, 0o600)
     if request.param == "duckdb":
-        built = build_world(str(work / "matrix.duckdb"), work)
+        built = build_world(str(work / "matrix.duckdb"), work, officers=60)
     else:
         server = request.getfixturevalue("postgres_server")
         name = f"openeis_matrix_{os.getpid()}"
         server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         server.admin(f'CREATE DATABASE "{name}"')
         request.addfinalizer(lambda: server.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        built = build_world(server.url(name), work)
+        built = build_world(server.url(name), work, officers=60)
     built.force_dir = work / "force"
     built.key_file = key_file
     return built
