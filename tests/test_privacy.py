@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
-from handmade import write_force
+from support.handmade import write_force
 
 from openeis.privacy import Pseudonymiser, read_key_file
 from openeis.schema import TABLES, TABLES_BY_NAME, Privacy

@@ -12,7 +12,7 @@ import re
 
 from openeis.features.build import plan
 from openeis.features.compile import FeatureSpec
-from openeis.features.definitions import FeaturesConfig
+from openeis.config.features import FeaturesConfig
 
 WINDOW_WORDS = {"30d": "30 days", "90d": "90 days", "180d": "6 months", "1y": "12 months",
                 "2y": "2 years", "5y": "5 years"}

@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem

@@ -8,49 +8,26 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from openeis.application import governance as governance_actions
+from openeis.application import models as model_actions
+from openeis.application import review as review_actions
+from openeis.application.errors import GateRefused, Invalid
+from openeis.application.session import Session
+from openeis.governance import sign_in
 from openeis.governance.roles import Role
 from openeis.governance.users import check_password
 from openeis.review.workflow import DECISIONS, Conflict, FactorFeedback, ReviewError, ReviewInput
-from openeis.store import Store
-from openeis.web import auth, charts, service
-from openeis.web.app import HERE, Caller, CsrfFailed, get_store, page_caller
+from openeis.web import charts
+from openeis.web.api import access_log_check, access_log_page
+from openeis.web.deps import Caller, PageCaller, PageSession, StoreDep, check_csrf
+from openeis.web.rendering import HOME, error_page, render
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=HERE / "templates")
 LOGIN_COOKIE = "openeis_login"  # double-submit token protecting the sign-in form itself
-
-# Which pages each role sees in the navigation (the policy still decides each request).
-NAV = [
-    ("/queue", "Flag queue", {Role.ADMINISTRATOR, Role.REVIEWER, Role.ANALYST, Role.OFFICER}),
-    ("/models", "Models", {Role.ADMINISTRATOR, Role.ANALYST, Role.AUDITOR}),
-    ("/audit", "Bias audit", {Role.ADMINISTRATOR, Role.ANALYST, Role.AUDITOR}),
-    ("/access-log", "Access log", {Role.ADMINISTRATOR, Role.AUDITOR}),
-    ("/transparency", "Transparency", {Role.ADMINISTRATOR, Role.ANALYST, Role.AUDITOR}),
-]
-HOME = {Role.AUDITOR: "/audit", Role.ANALYST: "/models"}
-
-
-def render(request: Request, name: str, caller: Caller | None, http_status: int = 200, **context) -> HTMLResponse:
-    nav = [(href, label) for href, label, roles in NAV if caller and caller.user.role in roles]
-    return templates.TemplateResponse(request, name, {
-        "caller": caller, "nav": nav, "csrf": caller.session.csrf_token if caller and caller.session else "",
-        "path": request.url.path, **context}, status_code=http_status)
-
-
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return templates.TemplateResponse(request, "error.html", {
-        "caller": None, "nav": [], "csrf": "", "path": request.url.path, "status": status,
-        "message": message}, status_code=status)
-
-
-def _check_csrf(caller: Caller, sent: str) -> None:
-    if not auth.csrf_matches(caller.session, sent):
-        raise CsrfFailed()
 
 
 def _safe_next(target: str | None) -> str:
@@ -58,10 +35,6 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-CallerDep = Annotated[Caller, Depends(page_caller)]
 
 
 # -- sign in and out --------------------------------------------------------------------
@@ -84,98 +57,98 @@ def login(request: Request, store: StoreDep, name: Annotated[str, Form()], passw
     user = check_password(store, name, password)
     if user is None:
         return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next), safe='')}", status_code=303)
-    secret, _ = auth.start_session(store, user)
+    secret, _ = sign_in.start_session(store, user)
     target = _safe_next(next)
     if target == "/":
         target = HOME.get(user.role, "/queue")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, secret, httponly=True, samesite="lax",
-                        secure=request.app.state.secure_cookies, max_age=auth.SESSION_HOURS * 3600)
+    response.set_cookie(sign_in.SESSION_COOKIE, secret, httponly=True, samesite="lax",
+                        secure=request.app.state.secure_cookies, max_age=sign_in.SESSION_HOURS * 3600)
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, store: StoreDep, caller: CallerDep, csrf_token: Annotated[str, Form()] = ""):
-    _check_csrf(caller, csrf_token)
-    auth.end_session(store, request.cookies.get(auth.SESSION_COOKIE))
+def logout(request: Request, store: StoreDep, caller: PageCaller, csrf_token: Annotated[str, Form()] = ""):
+    check_csrf(caller, csrf_token)
+    sign_in.end_session(store, request.cookies.get(sign_in.SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(auth.SESSION_COOKIE)
+    response.delete_cookie(sign_in.SESSION_COOKIE)
     return response
 
 
 @router.get("/")
-def home(caller: CallerDep):
+def home(caller: PageCaller):
     return RedirectResponse(HOME.get(caller.user.role, "/queue"), status_code=303)
 
 
 # -- the review queue and a flag ----------------------------------------------------------
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, store: StoreDep, caller: CallerDep, as_of: str | None = None,
+def queue(request: Request, caller: PageCaller, session: PageSession, as_of: str | None = None,
           status: str = "open", source: str | None = None, assigned: str | None = None,
           sort: str = "rank", descending: bool = False, done: str | None = None, page: int = 1):
-    statuses = {"open": service.QUEUE_STATUSES, "new": ("new",), "in_review": ("in_review",),
-                "decided": ("decided",), "all": ()}.get(status, service.QUEUE_STATUSES)
+    statuses = {"open": review_actions.QUEUE_STATUSES, "new": ("new",), "in_review": ("in_review",),
+                "decided": ("decided",), "all": ()}.get(status, review_actions.QUEUE_STATUSES)
     chosen = date.fromisoformat(as_of) if as_of else None
     page = max(1, page)
-    result = service.list_flags(store, request.app.state.key, caller.actor, chosen, statuses,
+    result = review_actions.list_flags(session, chosen, statuses,
                                 source or None, assigned or None, sort, descending,
-                                service.PAGE_SIZE, (page - 1) * service.PAGE_SIZE)
-    pages = max(1, -(-result["total"] // service.PAGE_SIZE))
+                                review_actions.PAGE_SIZE, (page - 1) * review_actions.PAGE_SIZE)
+    pages = max(1, -(-result["total"] // review_actions.PAGE_SIZE))
     filters = {"as_of": result["as_of"] or "", "status": status, "source": source or "",
                "assigned": assigned or "", "sort": sort, "descending": "true" if descending else ""}
     return render(request, "queue.html", caller, queue=result, status=status, source=source or "",
                   assigned=assigned or "", sort=sort, descending=descending, done=done,
-                  sorts=list(service.SORTS), page=page, pages=pages, filters=filters)
+                  sorts=list(review_actions.SORTS), page=page, pages=pages, filters=filters)
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def flag_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep, problem: str | None = None):
-    return _flag_view(request, store, caller, flag_id, problem)
+def flag_page(request: Request, flag_id: str, caller: PageCaller, session: PageSession, problem: str | None = None):
+    return _flag_view(request, caller, session, flag_id, problem)
 
 
-def _flag_view(request: Request, store: Store, caller: Caller, flag_id: str, problem: str | None,
+def _flag_view(request: Request, caller: Caller, session: Session, flag_id: str, problem: str | None,
                submitted: dict | None = None, http_status: int = 200) -> HTMLResponse:
     """The flag page; after a refused review, again with the reason and what was typed."""
-    flag = service.get_flag(store, request.app.state.key, caller.actor, flag_id)
+    flag = review_actions.get_flag(session, flag_id)
     factors = flag["explanation"].get("factors", [])
     may_review = caller.user.role in (Role.REVIEWER, Role.ADMINISTRATOR)
     return render(request, "flag.html", caller, http_status=http_status, flag=flag, factors=factors,
                   decisions=DECISIONS, peer_chart=charts.peer_comparison(factors) if factors else None,
                   may_review=may_review, problem=problem, submitted=submitted,
-                  assignees=service.assignable_users(store, flag["unit"]) if may_review else [])
+                  assignees=review_actions.assignable_users(session, flag["unit"]) if may_review else [])
 
 
 @router.post("/flags/{flag_id}/assign")
-def assign_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep,
+def assign_page(request: Request, flag_id: str, caller: PageCaller, session: PageSession,
                 assigned_to: Annotated[str, Form()], version: Annotated[int, Form()],
                 csrf_token: Annotated[str, Form()] = ""):
-    _check_csrf(caller, csrf_token)
+    check_csrf(caller, csrf_token)
     try:
-        service.assign_flag(store, request.app.state.key, caller.actor, flag_id, assigned_to, version)
-    except (Conflict, ValueError) as error:
+        review_actions.assign_flag(session, flag_id, assigned_to, version)
+    except (Conflict, Invalid) as error:
         return RedirectResponse(f"/flags/{quote(flag_id)}?problem={quote(str(error))}", status_code=303)
     return RedirectResponse(f"/flags/{quote(flag_id)}", status_code=303)
 
 
 @router.post("/flags/{flag_id}/review")
-async def review_page(request: Request, flag_id: str, store: StoreDep, caller: CallerDep):
+async def review_page(request: Request, flag_id: str, caller: PageCaller, session: PageSession):
     """The review form: the decision, a required rationale, agree/disagree per factor, the
     intervention and a follow-up date. (Async only to read the form, whose factor fields are
     named after the flag's factors; the work runs in the thread pool like every other page.)"""
     form = dict((await request.form()).items())
-    return await run_in_threadpool(_review, request, flag_id, store, caller, form)
+    return await run_in_threadpool(_review, request, flag_id, caller, session, form)
 
 
-def _review(request: Request, flag_id: str, store: Store, caller: Caller, form: dict):
-    _check_csrf(caller, str(form.get("csrf_token", "")))
+def _review(request: Request, flag_id: str, caller: Caller, session: Session, form: dict):
+    check_csrf(caller, str(form.get("csrf_token", "")))
     feedback = [FactorFeedback(name.removeprefix("factor:"), value == "agree",
                                str(form.get(f"note:{name.removeprefix('factor:')}", "")).strip())
                 for name, value in form.items() if name.startswith("factor:")]
     follow_up = str(form.get("follow_up_on", "")).strip()
     try:
-        review = ReviewInput(str(form.get("decision", "")), str(form.get("rationale", "")), feedback,
+        decision = ReviewInput(str(form.get("decision", "")), str(form.get("rationale", "")), feedback,
                              str(form.get("intervention", "")) or None,
                              date.fromisoformat(follow_up) if follow_up else None)
         version = int(str(form.get("version", "0")))
@@ -183,9 +156,9 @@ def _review(request: Request, flag_id: str, store: Store, caller: Caller, form: 
         return RedirectResponse(f"/flags/{quote(flag_id)}?problem={quote('the follow-up date is not a date')}",
                                 status_code=303)
     try:
-        service.review_flag(store, request.app.state.key, caller.actor, flag_id, review, version)
+        review_actions.review_flag(session, flag_id, decision, version)
     except (Conflict, ReviewError) as error:
-        return _flag_view(request, store, caller, flag_id, str(error), submitted=form,
+        return _flag_view(request, caller, session, flag_id, str(error), submitted=form,
                           http_status=409 if isinstance(error, Conflict) else 422)
     return RedirectResponse(f"/queue?done={quote(flag_id)}", status_code=303)
 
@@ -193,8 +166,8 @@ def _review(request: Request, flag_id: str, store: Store, caller: Caller, form: 
 # -- the officer profile ------------------------------------------------------------------
 
 @router.get("/officers/{officer}", response_class=HTMLResponse)
-def officer_page(request: Request, officer: str, store: StoreDep, caller: CallerDep):
-    profile = service.officer_profile(store, request.app.state.key, caller.actor, officer)
+def officer_page(request: Request, officer: str, caller: PageCaller, session: PageSession):
+    profile = review_actions.officer_profile(session, officer)
     latest = next((f for f in profile["flags"] if f["explanation"].get("factors")), None)
     factors = latest["explanation"]["factors"] if latest else []
     return render(request, "officer.html", caller, profile=profile, latest=latest, factors=factors,
@@ -223,10 +196,9 @@ def _backtest_rows(result: dict) -> list[dict]:
 
 
 @router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, store: StoreDep, caller: CallerDep):
-    key = request.app.state.key
-    found = service.models(store, key, caller.actor)
-    tests = service.backtests(store, key, caller.actor)
+def models_page(request: Request, caller: PageCaller, session: PageSession):
+    found = [m.as_dict() for m in model_actions.list_models(session)]
+    tests = model_actions.backtests(session)
     for test in tests:
         rows = _backtest_rows(test["result"])
         test["rows"] = rows
@@ -235,28 +207,24 @@ def models_page(request: Request, store: StoreDep, caller: CallerDep):
 
 
 @router.get("/models/{model_id}", response_class=HTMLResponse)
-def model_page(request: Request, model_id: str, store: StoreDep, caller: CallerDep, problem: str | None = None,
+def model_page(request: Request, model_id: str, caller: PageCaller, session: PageSession, problem: str | None = None,
                done: str | None = None):
-    model = service.model_detail(store, request.app.state.key, caller.actor, model_id)
+    model = model_actions.show_model(session, model_id, with_audits=True)
     return render(request, "model.html", caller, model=model, problem=problem, done=done,
                   may_promote=caller.user.role in (Role.ADMINISTRATOR, Role.ANALYST),
                   may_override=caller.user.role is Role.ADMINISTRATOR)
 
 
 @router.post("/models/{model_id}/promote")
-def promote_page(request: Request, model_id: str, store: StoreDep, caller: CallerDep,
+def promote_page(request: Request, model_id: str, caller: PageCaller, session: PageSession,
                  csrf_token: Annotated[str, Form()] = "", to: Annotated[str, Form()] = "",
                  override_gate: Annotated[bool, Form()] = False, rationale: Annotated[str, Form()] = ""):
-    from openeis.models.jobs import GateRefused
-    from openeis.models.registry import RegistryError
-
-    _check_csrf(caller, csrf_token)
+    check_csrf(caller, csrf_token)
     try:
-        result = service.promote_model(store, request.app.state.config, request.app.state.key, caller.actor,
-                                       model_id, to or None, override_gate, rationale or None)
-    except (GateRefused, RegistryError) as error:
+        entry, gate = model_actions.promote(session, model_id, to or None, override_gate, rationale or None)
+    except (GateRefused, Invalid) as error:
         return RedirectResponse(f"/models/{quote(model_id)}?problem={quote(str(error))}", status_code=303)
-    note = f"now {result['status']}" + (f" ({result['gate']})" if result["gate"] else "")
+    note = f"now {entry.status}" + (f" ({gate})" if gate else "")
     return RedirectResponse(f"/models/{quote(model_id)}?done={quote(note)}", status_code=303)
 
 
@@ -276,23 +244,22 @@ def _audit_view(audit: dict) -> dict:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, store: StoreDep, caller: CallerDep, audit_id: str | None = None):
-    found = service.audits(store, request.app.state.key, caller.actor)
+def audit_page(request: Request, caller: PageCaller, session: PageSession, audit_id: str | None = None):
+    found = model_actions.audits(session)
     chosen = next((a for a in found if a["audit_id"] == audit_id), found[0] if found else None)
     return render(request, "audit.html", caller, audits=found, audit=chosen,
                   view=_audit_view(chosen) if chosen else None)
 
 
 @router.get("/access-log", response_class=HTMLResponse)
-def access_log_page(request: Request, store: StoreDep, caller: CallerDep, before: int | None = None,
+def access_log_view(request: Request, caller: PageCaller, session: PageSession, before: int | None = None,
                     outcome: str | None = None, verify: bool = False):
-    key = request.app.state.key
-    check = service.verify_access_log(store, key, caller.actor) if verify else None
-    page = service.access_log_entries(store, key, caller.actor, 100, before, outcome or None)
+    check = access_log_check(session) if verify else None
+    page = access_log_page(session, 100, before, outcome or None)
     return render(request, "access_log.html", caller, page=page, check=check, outcome=outcome or "")
 
 
 @router.get("/transparency", response_class=HTMLResponse)
-def transparency_page(request: Request, store: StoreDep, caller: CallerDep):
-    record = service.transparency(store, request.app.state.config, request.app.state.key, caller.actor)
+def transparency_page(request: Request, caller: PageCaller, session: PageSession):
+    record = governance_actions.transparency_record(session)
     return render(request, "transparency.html", caller, record=record)
