@@ -35,9 +35,16 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
     pseudonymiser = Pseudonymiser(session.key)
     try:
         if format == "canonical":
-            return ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
-                                    progress=progress, before_commit=log_batch,
-                                    memory_limit=session.config.ingest.memory_limit)
+            from openeis.ingest.identities import sealer_for
+
+            identities = sealer_for(session.store, pseudonymiser, session.config.privacy.vault_names)
+            report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
+                                      progress=progress, before_commit=log_batch,
+                                      memory_limit=session.config.ingest.memory_limit, identities=identities)
+            if identities is None:
+                report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
+                                    "(`openeis init` on the store makes its vault key)")
+            return report
         return ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
                              quarantine=use_quarantine, progress=progress, before_commit=log_batch)
     except MappingError as error:

@@ -36,6 +36,7 @@ class Session:
     actor: Actor
     config: OpenEISConfig
     store_url: str = ""
+    vault_key_file: Path | None = None  # the identity vault's private key: read only to reveal
     after_close: list[Callable[[], None]] = field(default_factory=list)  # run by open_session
 
     def allow(self, action: Action, resource: Resource, purpose: str, officer: str | None = None,
@@ -86,6 +87,16 @@ def key_path(store_url: str, key_file: Path | None, config: OpenEISConfig) -> Pa
     return default_key_path(store_url)
 
 
+def vault_key_path(store_url: str, vault_key_file: Path | None, config: OpenEISConfig) -> Path:
+    from openeis.vault import default_vault_key_path
+
+    if vault_key_file:
+        return Path(vault_key_file)
+    if config.privacy.vault_key_file:
+        return Path(config.privacy.vault_key_file)
+    return default_vault_key_path(store_url)
+
+
 def require_store(store_url: str) -> None:
     if "://" not in store_url and not Path(store_url).exists():
         raise Refused(f"store {store_url} does not exist: run `openeis init --store {store_url}` first")
@@ -118,7 +129,7 @@ def opened_store(store_url: str, must_exist: bool = True, migrate: bool = True) 
 
 @contextmanager
 def open_session(store_url: str, actor: Actor, config: OpenEISConfig, key_file: Path | None = None,
-                 key_optional: bool = False) -> Iterator[Session]:
+                 key_optional: bool = False, vault_key_file: Path | None = None) -> Iterator[Session]:
     """Open the store (it must be an OpenEIS store), read its key, and only then migrate it
     and hand both over with the actor: nothing is written before the key is in hand.
     `key_optional`: carry on without a key file (the session then cannot log; only
@@ -130,7 +141,8 @@ def open_session(store_url: str, actor: Actor, config: OpenEISConfig, key_file: 
             key = read_key(store_url, key_file, config)
         # (Checking that the key is this store's, before anything is written, belongs here.)
         store.migrate()
-        session = Session(store, key, actor, config, store_url)
+        session = Session(store, key, actor, config, store_url,
+                          vault_key_path(store_url, vault_key_file, config))
         yield session
     for then in session.after_close:
         then()
@@ -154,11 +166,14 @@ class CreatedStore:
     migrations_applied: int
     key_path: Path
     key_created: bool
+    vault_key_path: Path | None = None  # the identity vault key, when this run created it
 
 
-def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = None) -> CreatedStore:
-    """`openeis init`: the store's schema (by versioned migrations) and its key, the only
-    place a key is created. An existing store must match the key it is given."""
+def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = None,
+                 vault_key_file: Path | None = None) -> CreatedStore:
+    """`openeis init`: the store's schema (by versioned migrations), its key and its identity
+    vault key, the only place keys are created. An existing store must match the key it is
+    given; its vault key, once made, may live elsewhere (only its public half is in the store)."""
     from openeis.ingest.canonical import KeyMismatch, check_key
     from openeis.privacy import Pseudonymiser, load_or_create_key
 
@@ -171,4 +186,18 @@ def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = 
             check_key(store, Pseudonymiser(key))
         except KeyMismatch as error:
             raise Refused(f"{store_url}: {error}") from None
-        return CreatedStore(store.schema_version(), len(applied), path, created)
+        vault = _create_vault_key(store, vault_key_path(store_url, vault_key_file, config))
+        return CreatedStore(store.schema_version(), len(applied), path, created, vault)
+
+
+def _create_vault_key(store: Store, path: Path) -> Path | None:
+    """A store without a vault gets one: a new private key file (or the one at `path`), whose
+    public half goes into the store to seal identities at ingest."""
+    from openeis.vault import PUBLIC_KEY_META, VaultKeyError, create_vault_key, public_pem, read_vault_key
+
+    if store.get_meta(PUBLIC_KEY_META):
+        return None
+    with refusing(Refused, VaultKeyError, OSError):
+        public = public_pem(read_vault_key(path)) if path.exists() else create_vault_key(path)
+    store.set_meta(PUBLIC_KEY_META, public.decode())
+    return path
