@@ -53,6 +53,12 @@ class Session:
             raise AccessDenied(decision)
         return decision
 
+    def may(self, action: Action, resource: Resource, officer: str | None = None,
+            officer_unit: str | None = None) -> bool:
+        """Whether the policy would allow it, asked without logging: for what a page shows
+        beside the action it was opened for (e.g. a reveal button)."""
+        return decide(self.actor, action, resource, officer, officer_unit).allowed
+
     def log(self, action: Action, resource: Resource, records: dict | list | str | None, purpose: str,
             reason: str | None = None) -> None:
         """The access-log entry of an allowed action: in the action's transaction when there
