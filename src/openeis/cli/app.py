@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from openeis.cli import data, detect, governance, ingest, models, setup, web
+from openeis.cli import data, detect, governance, ingest, models, review, setup, web
 
 app = typer.Typer(
     help="OpenEIS: an open early-intervention system. A flag is a prompt for human review, "
@@ -20,7 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-for group in (setup, ingest, data, models, detect, governance, web):
+for group in (setup, ingest, data, models, detect, review, governance, web):
     group.register(app)
 
 
