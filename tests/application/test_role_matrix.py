@@ -29,7 +29,7 @@ from openeis.governance import access_log
 from openeis.governance.roles import Role
 from openeis.store import open_store
 from openeis.web.app import create_app
-from support.web_world import KEY, World, build_world
+from support.web_world import KEY, WEB_CONFIG, World, build_world
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,7 @@ def world(request, tmp_path_factory) -> World:
 
 @pytest.fixture(scope="module")
 def client(world):
-    with TestClient(create_app(world.url, KEY)) as test_client:
+    with TestClient(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file)) as test_client:
         yield test_client
 
 

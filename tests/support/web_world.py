@@ -7,10 +7,17 @@ a model: the web tests are about reviewing flags, and the model tests cover how 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import pickle
+
+from openeis.config import OpenEISConfig
+from openeis.config.models import FlagsConfig
 from openeis.flags.store import Flag, replace_flags
+from openeis.ingest.identities import IdentitySealer
+from openeis.ingest.reader import CanonicalFile, discover
+from openeis.vault import PUBLIC_KEY_META, Sealer, create_vault_key
 from openeis.governance.roles import Role
 from openeis.governance.users import add_user, get_user
 from openeis.ingest import ingest_canonical
@@ -22,6 +29,9 @@ from openeis.governance.sign_in import create_token
 KEY = bytes(range(32))
 PASSWORD = "correct horse battery"
 MODEL_ID = "m-web-test"
+# A review budget that the world's flags overflow: 12 conduct items a period (6 model, 4
+# detector, 2 rule to start with), so that some rule flags are not queued.
+WEB_CONFIG = OpenEISConfig(flags=FlagsConfig(top_n=12))
 
 
 @dataclass
@@ -33,6 +43,11 @@ class World:
     flags_a: list[str]  # flag ids of officers in unit A
     flags_b: list[str]
     officer_self: str  # the officer account's own pseudonym (flagged, in unit A)
+    staff_self: str = ""  # officer_self's staff number, as sealed in the identity vault
+    vault_key_file: Path | None = None
+    detector_flag: str = ""  # a conduct integrity hit in unit B, with its evidence records
+    welfare_flag: str = ""  # an attendance (Bradford) prompt in unit A: the welfare queue
+    rule_flags: list[str] = field(default_factory=list)  # rule flags in unit B (some not queued)
     tokens: dict[str, str] = field(default_factory=dict)  # user name -> API token
     roles: dict[str, Role] = field(default_factory=dict)  # user name -> role
 
@@ -75,8 +90,14 @@ def build_world(url: str, work: Path, officers: int = 150) -> World:
                                       "value": 10 - rank}],
                               model_id=MODEL_ID, score=0.5 - rank / 100, rank=rank,
                               percentile=100 - rank / 10))
+        extra = _other_flags(store, as_of, by_unit, unit_a, unit_b, {o for o, _ in chosen})
         with store.transaction():
             replace_flags(store, as_of, MODEL_ID, flags)
+            replace_flags(store, as_of, None, [f for f in extra if f.source == "rule"], sources=("rule",))
+            replace_flags(store, as_of, None, [f for f in extra if f.source == "detector"], sources=("detector",))
+            store.execute("INSERT INTO model_registry VALUES (?, ?, 'sustained_12m', ?, '[]', 'logistic_c0.1', "
+                          "'logistic', '{}', ?, ?, '0.1.0', '{}', 'live', ?, ?)",
+                          [MODEL_ID, datetime(as_of.year, 1, 1), as_of, "0" * 64, "0" * 64, *_artifact()])
             for offset, day in enumerate((date(as_of.year - 1, as_of.month, 1), as_of)):
                 for rank, (officer, _) in enumerate(chosen, start=1):
                     store.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?)",
@@ -85,10 +106,14 @@ def build_world(url: str, work: Path, officers: int = 150) -> World:
         ids = {f.officer: f.flag_id for f in flags}
         world = World(url, as_of, unit_a, unit_b, [ids[o] for o, u in chosen if u == unit_a],
                       [ids[o] for o, u in chosen if u == unit_b], chosen[0][0])
+        world.detector_flag = next(f.flag_id for f in extra if f.source == "detector" and f.queue == "conduct")
+        world.welfare_flag = next(f.flag_id for f in extra if f.queue == "welfare")
+        world.rule_flags = [f.flag_id for f in extra if f.source == "rule"]
+        world.vault_key_file, world.staff_self = _vault(store, work, world.officer_self)
         accounts = [("admin", Role.ADMINISTRATOR, [], None), ("rita", Role.REVIEWER, [unit_a], None),
                     ("ravi", Role.REVIEWER, [unit_a], None), ("rosa", Role.REVIEWER, [unit_b], None),
                     ("ana", Role.ANALYST, [], None), ("aude", Role.AUDITOR, [], None),
-                    ("otto", Role.OFFICER, [], world.officer_self)]
+                    ("otto", Role.OFFICER, [], world.officer_self), ("wendy", Role.WELFARE, [unit_a], None)]
         for name, role, scope, officer in accounts:
             add_user(store, name, role, PASSWORD, scope, officer)
             world.tokens[name] = create_token(store, get_user(store, name), "tests")
@@ -96,3 +121,69 @@ def build_world(url: str, work: Path, officers: int = 150) -> World:
         return world
     finally:
         store.close()
+
+
+def _artifact() -> tuple[bytes, str]:
+    import hashlib
+
+    artifact = pickle.dumps(None)  # never loaded: the web tests review flags, not score
+    return artifact, hashlib.sha256(artifact).hexdigest()
+
+
+def _other_flags(store, as_of: date, by_unit: dict, unit_a: str, unit_b: str, taken: set) -> list[Flag]:
+    """An integrity hit with its records (unit B), an attendance prompt (unit A) and rule flags
+    (unit B and others), as `openeis detect` and `openeis score` write them."""
+    out = []
+    in_b = [o for o in by_unit[unit_b] if o not in taken]
+    claims = store.query("SELECT officer_id, claim_id FROM overtime_claims WHERE officer_id IN (" +
+                         ", ".join("?" for _ in in_b) + ") ORDER BY officer_id, claim_id", in_b)
+    officer = claims[0][0]
+    absences = [r[0] for r in store.query("SELECT absence_id FROM absences WHERE officer_id = ? ORDER BY absence_id",
+                                          [officer])][:2]
+    evidence = [{"table": "overtime_claims", "record": c} for o, c in claims if o == officer][:3]
+    evidence += [{"table": "absences", "record": a} for a in absences]
+    out.append(Flag(as_of, officer, "detector", {
+        "sentences": ["Overtime claimed for duty between 01 Mar 2017 and 03 Mar 2017 inside recorded absence "
+                      "(unfit for duty): 2 claims, 1 absence record.",
+                      "Overtime and absence records may simply disagree: check both before drawing any conclusion."],
+        "detector": "overtime_during_sickness", "prompt_kind": "integrity", "evidence": evidence,
+        "evidence_total": len(evidence), "measures": {"claims": 2}}, model_id="detector:overtime_during_sickness"))
+    sick: dict[str, list[str]] = {}
+    for who, absence in store.query(
+            "SELECT officer_id, absence_id FROM absences WHERE kind = 'sickness' AND officer_id IN ("
+            + ", ".join("?" for _ in by_unit[unit_a]) + ") ORDER BY officer_id, absence_id", by_unit[unit_a]):
+        sick.setdefault(who, []).append(absence)
+    welfare_officer = next(iter(sick), by_unit[unit_a][0])
+    welfare_ids = sick.get(welfare_officer, [])
+    out.append(Flag(as_of, welfare_officer, "detector", {
+        "sentences": ["Bradford factor 2,400 over the 365 days from 01 Jan 2017: 6 sickness spells of at most 7 "
+                      "days, 10 days in all.", "A welfare prompt under the attendance policy, for a supportive "
+                      "conversation: not a misconduct concern."],
+        "detector": "high_bradford_factor", "prompt_kind": "welfare",
+        "evidence": [{"table": "absences", "record": a} for a in welfare_ids[:5]],
+        "evidence_total": len(welfare_ids), "measures": {"bradford_factor": 2400.0}},
+        model_id="detector:high_bradford_factor", queue="welfare"))
+    others = [o for u, officers in sorted(by_unit.items()) if u != unit_a for o in officers if o not in taken]
+    for number, who in enumerate(others[:6]):
+        value = 3 + number
+        out.append(Flag(as_of, who, "rule", {"summary": "Triggered a department threshold rule.",
+                                              "sentences": [f"Threshold rule: 3 or more uses of force in 90 days "
+                                                            f"(this officer: {value})."]},
+                        [{"name": "use_of_force_3_in_90d", "description": "3 or more uses of force in 90 days",
+                          "value": value, "sentence": "..."}]))
+    return out
+
+
+def _vault(store, work: Path, officer: str) -> tuple[Path, str]:
+    """The store's identity vault, sealed as `openeis init` and `ingest` would: the key file in
+    the work folder, the public half in the store. Returns the key file and the officer's
+    staff number."""
+    key_file = work / "web.vault.key"
+    public = create_vault_key(key_file)
+    store.set_meta(PUBLIC_KEY_META, public.decode())
+    officers = CanonicalFile(next(s for s in discover(work / "force")[0] if s.table.name == "officers"))
+    IdentitySealer(Sealer(public), Pseudonymiser(KEY))(store, officers)
+    pseudonymiser = Pseudonymiser(KEY)
+    staff = next(raw for batch in officers.batches() for raw in batch.column("officer_id").to_pylist()
+                 if pseudonymiser.pseudonym("officer", raw) == officer)
+    return key_file, staff

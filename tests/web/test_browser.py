@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from openeis.web.app import create_app
-from support.web_world import KEY, PASSWORD, build_world
+from support.web_world import KEY, WEB_CONFIG, PASSWORD, build_world
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def site(tmp_path_factory):
     work = tmp_path_factory.mktemp("browser")
     world = build_world(str(work / "web.duckdb"), work)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.url, KEY), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

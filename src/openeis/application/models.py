@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +280,82 @@ def audits(session: Session, model_id: str | None = None) -> list[dict]:
         found = stored_audits(session, model_id)
         session.log(Action.READ, Resource.AUDITS, {"audits": len(found), "model_id": model_id}, "bias audits")
     return found
+
+
+SOURCE_NAMES = {"model": "Model flags", "rule": "Threshold-rule flags", "detector": "Integrity detector hits"}
+
+
+def source_audits(session: Session, as_of: date | None = None) -> dict:
+    """The flag rate of each source (the live model, the threshold rules, the detectors) by
+    protected group on the scored date, each with a one-line verdict: is some group flagged
+    more than the band allows? Outcomes are not known yet on the scored date, so only the
+    flag rate can be judged there (the model's error rates are in its audit, on a date whose
+    outcome window has closed). Protected characteristics are read for aggregates only."""
+    import pandas as pd
+
+    from openeis.audit import read_characteristics, run_audit
+    from openeis.audit.rows import audit_rows
+
+    session.allow(Action.READ, Resource.AUDITS, purpose="flag sources by group")
+    store, config = session.store, session.config
+    if as_of is None:
+        as_of = store.scalar("SELECT max(as_of) FROM flags")
+    if as_of is None:
+        return {"as_of": None, "sources": []}
+    moment = datetime.combine(as_of, datetime.min.time())
+    cohort = [r[0] for r in store.query("SELECT officer_id FROM officers WHERE recorded_at <= ? AND joined_at <= ? "
+                                        "AND (left_at IS NULL OR left_at > ?)", [moment, moment, moment])]
+    live = {r[0] for r in store.query("SELECT model_id FROM model_registry WHERE status = 'live'")}
+    flagged: dict[str, set[str]] = {s: set() for s in SOURCE_NAMES}
+    for officer, source, model_id, queue in store.query(
+            "SELECT officer, source, model_id, queue FROM flags WHERE as_of = ?", [as_of]):
+        if queue == "conduct" and (source != "model" or model_id in live):
+            flagged[source].add(officer)
+    characteristics = read_characteristics(store)
+    sources = []
+    for source, officers in flagged.items():
+        entry: dict[str, Any] = {"source": source, "name": SOURCE_NAMES[source], "flagged": len(officers),
+                                 "cohort": len(cohort)}
+        if not officers or not cohort:
+            entry.update(verdict="none", line=f"{SOURCE_NAMES[source]}: none on {as_of}.", groups=[])
+            sources.append(entry)
+            continue
+        scored = pd.DataFrame({"officer": cohort, "as_of": as_of, "flag": [int(o in officers) for o in cohort],
+                               "label": 0, "score": 0.0})
+        result = run_audit(audit_rows(scored, characteristics, config.audit), config.audit)
+        rates = result.disparities[result.disparities["metric"] == "flag_rate"]
+        judged = rates[rates["verdict"] != "reference"]
+        outside = judged[judged["verdict"] == "outside band"]
+        within = judged[judged["verdict"] == "within band"]
+        thin = judged[judged["verdict"] == "insufficient data"]
+        if len(outside):
+            worst = ", ".join(f"{r.attribute} {r.group} {r.ratio:.2f}x {r.reference}"
+                              for r in outside.itertuples(index=False))
+            verdict, line = "outside", (f"{SOURCE_NAMES[source]}: {len(outside)} group(s) flagged outside the band "
+                                        f"{config.audit.band[0]:g}-{config.audit.band[1]:g} ({worst}).")
+        elif len(thin) == 0 and len(within):
+            verdict, line = "within", (f"{SOURCE_NAMES[source]}: every group's flag rate within the band "
+                                       f"{config.audit.band[0]:g}-{config.audit.band[1]:g}.")
+        else:
+            verdict, line = "thin", (f"{SOURCE_NAMES[source]}: no group outside the band; {len(thin)} of {len(judged)} "
+                                     f"comparisons too thin to judge ({len(officers)} officers flagged), "
+                                     f"{len(within)} within it.")
+        groups = []
+        for row in rates.itertuples(index=False):
+            groups.append({"attribute": row.attribute, "group": row.group, "rate": _finite(row.value),
+                           "ratio": _finite(row.ratio), "low": _finite(row.ratio_low), "high": _finite(row.ratio_high),
+                           "verdict": row.verdict, "reason": row.reason})
+        entry.update(verdict=verdict, line=line, groups=groups)
+        sources.append(entry)
+    session.log(Action.READ, Resource.AUDITS, {"as_of": as_of.isoformat(), "sources": [s["source"] for s in sources],
+                                               "protected_characteristics": "aggregates only"},
+                "flag sources by group (aggregates only)")
+    return {"as_of": as_of.isoformat(), "sources": sources}
+
+
+def _finite(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None

@@ -8,6 +8,7 @@ with a cookie, every state-changing request must carry the session's CSRF token.
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -46,7 +47,8 @@ def _error(request: Request, status: int, message: str, **extra):
 
 
 def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
-               secure_cookies: bool = False) -> FastAPI:
+               secure_cookies: bool = False, vault_key_file: Path | None = None) -> FastAPI:
+    """`vault_key_file`: the identity vault's private key, read only when someone reveals."""
     app = FastAPI(
         title="OpenEIS",
         version=__version__,
@@ -66,6 +68,7 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     app.state.key = key
     app.state.config = config or OpenEISConfig()
     app.state.secure_cookies = secure_cookies
+    app.state.vault_key_file = vault_key_file
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
