@@ -25,3 +25,12 @@ def is_health_feature(name: str) -> bool:
 def conduct_absence_kind(kind: str | None) -> str | None:
     """An absence kind as a conduct review may read it."""
     return HEALTH_ABSENCE_KINDS.get(kind or "", kind)
+
+
+# Detectors whose internal name says what a conduct review must not: the name a reader sees.
+DETECTOR_LABELS = {"overtime_during_sickness": "overtime during absence (unfit for duty)",
+                   "high_bradford_factor": "attendance (Bradford factor)"}
+
+
+def detector_label(name: str | None) -> str:
+    return DETECTOR_LABELS.get(name or "", (name or "").replace("_", " "))

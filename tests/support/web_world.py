@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import json
 import pickle
 
 from openeis.config import OpenEISConfig
@@ -29,6 +30,7 @@ from openeis.governance.sign_in import create_token
 KEY = bytes(range(32))
 PASSWORD = "correct horse battery"
 MODEL_ID = "m-web-test"
+CANDIDATE_ID = "m-web-candidate"  # trained, never promoted: its flag must reach no queue
 # A review budget that the world's flags overflow: 12 conduct items a period (6 model, 4
 # detector, 2 rule to start with), so that some rule flags are not queued.
 WEB_CONFIG = OpenEISConfig(flags=FlagsConfig(top_n=12))
@@ -48,6 +50,7 @@ class World:
     detector_flag: str = ""  # a conduct integrity hit in unit B, with its evidence records
     welfare_flag: str = ""  # an attendance (Bradford) prompt in unit A: the welfare queue
     rule_flags: list[str] = field(default_factory=list)  # rule flags in unit B (some not queued)
+    candidate_flag: str = ""  # a flag of a model that is not live
     tokens: dict[str, str] = field(default_factory=dict)  # user name -> API token
     roles: dict[str, Role] = field(default_factory=dict)  # user name -> role
 
@@ -56,10 +59,16 @@ def _factors(value: float) -> list[dict]:
     return [
         {"feature": "complaints_count_1y", "value": value, "peer_median": 1.0, "peer_group": "unit and role",
          "contribution": 0.8, "sentence": f"{value:g} complaints in the last 12 months; peers in the same "
-                                         "unit and role: median 1."},
+                                         "unit and role: median 1.",
+         "label": "Complaints in the last 12 months", "peer_percentile": 96.0},
         {"feature": "use_of_force_count_1y", "value": 5.0, "peer_median": 2.0, "peer_group": "unit and role",
          "contribution": 0.4, "sentence": "5 use-of-force reports in the last 12 months; peers in the same "
-                                          "unit and role: median 2."},
+                                          "unit and role: median 2.",
+         "label": "Uses of force in the last 12 months", "peer_percentile": 81.5},
+        {"feature": "overtime_hours_sum_1y", "value": 1030.4, "peer_median": 212.0, "peer_group": "unit and role",
+         "contribution": 0.2, "sentence": "1,030 overtime hours in the last 12 months; peers in the same unit "
+                                          "and role: median 212.",
+         "label": "Overtime hours in the last 12 months", "peer_percentile": 99.0},
     ]
 
 
@@ -95,9 +104,25 @@ def build_world(url: str, work: Path, officers: int = 150) -> World:
             replace_flags(store, as_of, MODEL_ID, flags)
             replace_flags(store, as_of, None, [f for f in extra if f.source == "rule"], sources=("rule",))
             replace_flags(store, as_of, None, [f for f in extra if f.source == "detector"], sources=("detector",))
-            store.execute("INSERT INTO model_registry VALUES (?, ?, 'sustained_12m', ?, '[]', 'logistic_c0.1', "
-                          "'logistic', '{}', ?, ?, '0.1.0', '{}', 'live', ?, ?)",
-                          [MODEL_ID, datetime(as_of.year, 1, 1), as_of, "0" * 64, "0" * 64, *_artifact()])
+            for model_id, status in ((MODEL_ID, "live"), (CANDIDATE_ID, "candidate")):
+                store.execute("INSERT INTO model_registry VALUES (?, ?, 'sustained_12m', ?, '[]', 'logistic_c0.1', "
+                              "'logistic', '{}', ?, ?, '0.1.0', '{}', ?, ?, ?)",
+                              [model_id, datetime(as_of.year, 1, 1), as_of, "0" * 64, "0" * 64, status, *_artifact()])
+            # a flag of the candidate (as written before only live models published) and its
+            # shadow scores: neither may reach a reviewer
+            candidate_flag = Flag(as_of, chosen[1][0], "model", {"sentences": [f["sentence"] for f in _factors(4.0)],
+                                                                 "factors": _factors(4.0)},
+                                  model_id=CANDIDATE_ID, score=0.4, rank=1, percentile=99.9)
+            # (written directly: replace_flags would replace the date's new model flags)
+            store.execute("INSERT INTO flags (flag_id, as_of, officer, source, model_id, score, score_rank, "
+                          "percentile, rules, explanation, created_at, queue) VALUES (?, ?, ?, 'model', ?, ?, ?, ?, "
+                          "'[]', ?, ?, 'conduct')",
+                          [candidate_flag.flag_id, as_of, candidate_flag.officer, CANDIDATE_ID, 0.4, 1, 99.9,
+                           json.dumps(candidate_flag.explanation), datetime(as_of.year, as_of.month, 1)])
+            for rank, (officer, _) in enumerate(chosen, start=1):
+                store.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?)",
+                              [CANDIDATE_ID, as_of, officer, 0.35 - rank / 100, rank, 99.0 - rank / 10])
+            _audit(store, as_of, [o for o, _ in chosen])
             for offset, day in enumerate((date(as_of.year - 1, as_of.month, 1), as_of)):
                 for rank, (officer, _) in enumerate(chosen, start=1):
                     store.execute("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?)",
@@ -106,6 +131,7 @@ def build_world(url: str, work: Path, officers: int = 150) -> World:
         ids = {f.officer: f.flag_id for f in flags}
         world = World(url, as_of, unit_a, unit_b, [ids[o] for o, u in chosen if u == unit_a],
                       [ids[o] for o, u in chosen if u == unit_b], chosen[0][0])
+        world.candidate_flag = candidate_flag.flag_id
         world.detector_flag = next(f.flag_id for f in extra if f.source == "detector" and f.queue == "conduct")
         world.welfare_flag = next(f.flag_id for f in extra if f.queue == "welfare")
         world.rule_flags = [f.flag_id for f in extra if f.source == "rule"]
@@ -187,3 +213,25 @@ def _vault(store, work: Path, officer: str) -> tuple[Path, str]:
     staff = next(raw for batch in officers.batches() for raw in batch.column("officer_id").to_pylist()
                  if pseudonymiser.pseudonym("officer", raw) == officer)
     return key_file, staff
+
+
+def _audit(store, as_of: date, flagged: list[str]) -> None:
+    """A bias audit of the live model as `openeis audit` records it (flags and outcomes made up
+    for the page: every fifth officer had the outcome)."""
+    import pandas as pd
+
+    from openeis.audit import audit_json, gate_decision, read_characteristics, run_audit
+    from openeis.audit.rows import audit_rows
+    from openeis.config.audit import AuditConfig
+
+    officers = [r[0] for r in store.query("SELECT officer_id FROM officers ORDER BY officer_id")]
+    scored = pd.DataFrame({"officer": officers, "as_of": as_of, "flag": [int(o in flagged) for o in officers],
+                           "label": [int(i % 5 == 0) for i in range(len(officers))], "score": 0.1})
+    config = AuditConfig(bootstrap_replicates=200)
+    result = run_audit(audit_rows(scored, read_characteristics(store), config), config)
+    gate = gate_decision(result, config)
+    document = {"audit_id": "a-web-test", "model_id": MODEL_ID, "label": "sustained_12m",
+                "as_of": as_of.isoformat()} | audit_json(result)
+    store.execute("INSERT INTO model_audits VALUES ('a-web-test', ?, ?, ?, ?, ?)",
+                  [MODEL_ID, as_of, datetime(as_of.year, as_of.month, 1), bool(gate.allowed),
+                   json.dumps(document)])

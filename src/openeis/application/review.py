@@ -480,11 +480,13 @@ def officer_profile(session: Session, officer: str) -> dict:
     flags = [f for f in flags if session.may(Action.READ, flag_resource(f["queue"]), officer, unit)]
     visible = health_visible(session, officer, unit)
     statuses = model_statuses(store)
+    published = {r[0] for r in store.query("SELECT DISTINCT model_id FROM model_events WHERE to_status = 'live'")}
     shadow_ok = session.actor.role in (Role.ADMINISTRATOR, Role.ANALYST)
     history = []
     for point in officer_records.score_history(store, officer):
         point["model_status"] = statuses.get(point["model_id"])
-        point["shadow"] = point["model_status"] != "live" and not _was_published(store, point)
+        # a model that was never live only ever made shadow scores
+        point["shadow"] = point["model_status"] != "live" and point["model_id"] not in published
         if shadow_ok or not point["shadow"]:
             history.append(point)
     profile: dict[str, Any] = {
@@ -505,9 +507,3 @@ def officer_profile(session: Session, officer: str) -> dict:
     session.log(Action.READ, Resource.SOURCE_RECORDS,
                 {"officer": officer, "records": profile["records_total"]}, "officer profile")
     return profile
-
-
-def _was_published(store, point: dict) -> bool:
-    """A score of a model since retired was published if the model flagged anyone that day."""
-    return bool(store.scalar("SELECT count(*) FROM flags WHERE model_id = ? AND as_of = ? AND source = 'model'",
-                             [point["model_id"], date.fromisoformat(point["as_of"])]))

@@ -68,7 +68,8 @@ _allow(Role.OFFICER, (Resource.SOURCE_RECORDS, Resource.FEATURES, Resource.FLAGS
 # Welfare prompts are for the line managers and occupational health who hold them (in their
 # units), never for the conduct reviewers; the officer sees their own. Those who act on a
 # flag or prompt may reveal who the officer is (in scope, with a reason, logged).
-_allow(Role.WELFARE, (Resource.WELFARE,), Action.READ, Action.CHANGE)
+_allow(Role.WELFARE, (Resource.WELFARE,), Action.READ, Action.CHANGE, Action.EXPORT)
+_allow(Role.REVIEWER, (Resource.FLAGS,), Action.EXPORT)  # their own queue, as CSV
 _allow(Role.WELFARE, (Resource.SOURCE_RECORDS,), Action.READ)
 _allow(Role.OFFICER, (Resource.WELFARE,), Action.READ)
 _allow(Role.REVIEWER, (Resource.IDENTITY,), Action.READ)

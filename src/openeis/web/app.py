@@ -21,7 +21,7 @@ from openeis.config import OpenEISConfig
 from openeis.review.workflow import Conflict, ReviewError
 from openeis.web import api, pages
 from openeis.web.deps import CsrfFailed, SignInRequired
-from openeis.web.rendering import HERE, error_page
+from openeis.web.rendering import HERE, error_page, templates
 from openeis.web.stores import StoreProvider
 
 # Charts render with Vega's expression interpreter, so no script needs eval; everything is
@@ -56,7 +56,7 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
         "verdict. Every request is checked against the governance roles and every access to "
         "personal data is written to the tamper-evident access log.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI: nothing is fetched from outside
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -114,6 +114,10 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
         if error.status_code == 401 and _wants_json(request):
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request):
+        return templates.TemplateResponse(request, "api_docs.html", {})
 
     app.include_router(api.router)
     app.include_router(pages.router)

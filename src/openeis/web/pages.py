@@ -121,6 +121,7 @@ def _queue_page(request: Request, caller: Caller, session: Session, queue_name: 
     filters = {"as_of": "all" if args["all_periods"] else result["as_of"] or "", "status": status,
                "source": source or "", "assigned": assigned or "", "sort": sort,
                "descending": "true" if descending else "", "search": args["search"] or "", "view": view}
+    filters = {k: v for k, v in filters.items() if v}  # an empty value is no filter (and no bad boolean)
     # A decision just recorded: named only if it is a flag the caller may see, now decided
     # (the text comes from the store, never from the address).
     decided = None

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from openeis.governance.roles import Role
+from openeis.health import detector_label
 from openeis.web.deps import Caller
 
 HERE = Path(__file__).parent
@@ -47,6 +48,7 @@ def ordinal(value) -> str:
 templates.env.filters["plain"] = plain_number
 templates.env.filters["percent"] = percent
 templates.env.filters["ordinal"] = ordinal
+templates.env.filters["detector"] = detector_label
 
 # Which pages each role sees in the navigation (the policy still decides each request).
 NAV = [
