@@ -33,9 +33,11 @@ from support.web_world import KEY, WEB_CONFIG, World, build_world
 
 pytestmark = pytest.mark.slow
 
-ADM, ANA, REV, AUD, OFF = Role.ADMINISTRATOR, Role.ANALYST, Role.REVIEWER, Role.AUDITOR, Role.OFFICER
-EVERY_ROLE = (ADM, ANA, REV, AUD, OFF)
-API_USER = {ADM: "admin", ANA: "ana", REV: "rita", AUD: "aude", OFF: "otto"}  # rita covers unit A; otto is an officer
+ADM, ANA, REV, AUD, OFF, WEL = (Role.ADMINISTRATOR, Role.ANALYST, Role.REVIEWER, Role.AUDITOR, Role.OFFICER,
+                                 Role.WELFARE)
+EVERY_ROLE = (ADM, ANA, REV, AUD, OFF, WEL)
+# rita covers unit A; otto is an officer; wendy holds unit A's welfare prompts
+API_USER = {ADM: "admin", ANA: "ana", REV: "rita", AUD: "aude", OFF: "otto", WEL: "wendy"}
 ALLOWED, REFUSED = "allowed", "refused"
 _names = itertools.count()
 
@@ -88,9 +90,23 @@ CASES = [
     Case("a flag (the officer's own, in unit A)", _roles(ADM, ANA, REV, OFF),
          api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}", None)),
     Case("a flag's reviews", _roles(ADM, REV, OFF), api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}/reviews", None)),
-    Case("an officer's profile", _roles(ADM, ANA, REV, OFF), api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}", None)),
+    Case("an officer's profile", _roles(ADM, ANA, REV, OFF, WEL), api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}", None)),
     Case("assign a flag", _roles(ADM, REV),
          api=lambda w, r: ("POST", f"/api/flags/{w.flags_a[1]}/assign", {"assigned_to": "ravi", "version": 1})),
+    # The queues: conduct for those who read flags, welfare for those who hold welfare prompts
+    # (the officer sees their own); what did not fit, for administrators; follow-ups.
+    Case("queue", _roles(ADM, ANA, REV, OFF, WEL), lambda w, d, r: ["queue", "--json"]),
+    Case("the welfare queue", _roles(ADM, OFF, WEL), api=lambda w, r: ("GET", "/api/flags?queue=welfare", None)),
+    Case("flags not queued", _roles(ADM), api=lambda w, r: ("GET", "/api/flags?view=not_queued", None)),
+    Case("a welfare prompt (unit A)", _roles(ADM, WEL), api=lambda w, r: ("GET", f"/api/flags/{w.welfare_flag}", None)),
+    Case("follow-ups", _roles(ADM, REV, OFF, WEL), api=lambda w, r: ("GET", "/api/follow-ups", None)),
+    Case("an officer's records", _roles(ADM, ANA, REV, OFF, WEL),
+         api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}/records", None)),
+    # Who an officer is: the administrator, and those acting on their flags in their units.
+    Case("reveal (an officer in unit A)", _roles(ADM, REV, WEL),
+         lambda w, d, r: ["reveal", "--officer", w.officer_self, "--reason", "matrix: may this role reveal?",
+                          "--vault-key-file", str(w.vault_key_file)],
+         lambda w, r: ("POST", f"/api/officers/{w.officer_self}/reveal", {"reason": "matrix: may this role reveal?"})),
     # Governance.
     Case("subject access (the officer's own)", _roles(ADM, OFF),
          lambda w, d, r: ["sar", "--officer", w.officer_self, "--pseudonym", "--out", str(d / "sar")]),
@@ -142,7 +158,8 @@ def _denials(world) -> int:
 
 
 def _through_cli(world, case: Case, role: Role, work: Path) -> str:
-    env = {"OPENEIS_ROLE": role.value, "OPENEIS_USER": "matrix", "OPENEIS_SCOPE": world.unit_a if role is REV else None,
+    env = {"OPENEIS_ROLE": role.value, "OPENEIS_USER": "matrix",
+           "OPENEIS_SCOPE": world.unit_a if role in (REV, WEL) else None,
            "OPENEIS_OFFICER": world.officer_self if role is OFF else None,
            "OPENEIS_CONFIG": None, "OPENEIS_STORE": None, "OPENEIS_KEY_FILE": None}
     args = [*case.cli(world, work, role), "--store", world.url, "--key-file", str(world.key_file)]
@@ -190,7 +207,7 @@ def test_every_command_that_touches_the_store_is_in_the_matrix():
     root = typer.main.get_command(app)
     groups = {name: set(getattr(command, "commands", {})) for name, command in root.commands.items()}
     commands = {f"{name} {sub}" if subs else name for name, subs in groups.items() for sub in (subs or [None])}
-    stub = World("", None, "UA", "UB", [], [], "p")
+    stub = World("", None, "UA", "UB", [], [], "p", vault_key_file=Path("vault.key"))
     stub.force_dir = Path("force")
     covered = set()
     for case in CASES:

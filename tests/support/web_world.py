@@ -179,7 +179,7 @@ def _other_flags(store, as_of: date, by_unit: dict, unit_a: str, unit_b: str, ta
             "SELECT officer_id, absence_id FROM absences WHERE kind = 'sickness' AND officer_id IN ("
             + ", ".join("?" for _ in by_unit[unit_a]) + ") ORDER BY officer_id, absence_id", by_unit[unit_a]):
         sick.setdefault(who, []).append(absence)
-    welfare_officer = next(iter(sick), by_unit[unit_a][0])
+    welfare_officer = next((o for o in sick if o not in taken), next(iter(sick), by_unit[unit_a][-1]))
     welfare_ids = sick.get(welfare_officer, [])
     out.append(Flag(as_of, welfare_officer, "detector", {
         "sentences": ["Bradford factor 2,400 over the 365 days from 01 Jan 2017: 6 sickness spells of at most 7 "

@@ -338,7 +338,7 @@ def source_audits(session: Session, as_of: date | None = None) -> dict:
                                        f"{config.audit.band[0]:g}-{config.audit.band[1]:g}.")
         else:
             verdict, line = "thin", (f"{SOURCE_NAMES[source]}: no group outside the band; {len(thin)} of {len(judged)} "
-                                     f"comparisons too thin to judge ({len(officers)} officers flagged), "
+                                     f"comparisons too thin to judge ({len(officers)} officer{'s' if len(officers) != 1 else ''} flagged), "
                                      f"{len(within)} within it.")
         groups = []
         for row in rates.itertuples(index=False):

@@ -82,7 +82,7 @@ def peer_comparison(factors: list[dict]) -> dict[str, Any]:
               for f in factors if f.get("peer_percentile") is not None]
     spec = _base("Where the officer stands among peers", "For each factor behind the flag, the officer's "
                  "percentile among peers in the same unit and role (50 is the peer median).", values,
-                 height=max(80, 36 * len(values)))
+                 height=60 + 40 * len(values))
     y = {"field": "factor", "type": "nominal", "title": None, "sort": None, "axis": {"labelLimit": 220}}
     spec["layer"] = [
         {"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#777"}, "encoding": {"x": {"datum": 50}}},
