@@ -302,6 +302,18 @@ def source_audits(session: Session, as_of: date | None = None) -> dict:
         as_of = store.scalar("SELECT max(as_of) FROM flags")
     if as_of is None:
         return {"as_of": None, "sources": []}
+    # The result is kept in store_meta until the date's flags or the audit settings change:
+    # the bootstrap takes seconds, the page should not.
+    fingerprint = json.dumps([str(r) for r in store.query(
+        "SELECT count(*), max(created_at), sum(version) FROM flags WHERE as_of = ?", [as_of])[0]]
+        + [config.audit.model_dump_json(), store.scalar("SELECT count(*) FROM model_events")])
+    cached = store.get_meta(f"source_audit:{as_of.isoformat()}")
+    if cached and json.loads(cached).get("fingerprint") == fingerprint:
+        found = json.loads(cached)["result"]
+        session.log(Action.READ, Resource.AUDITS, {"as_of": as_of.isoformat(), "sources": [s["source"] for s in found["sources"]],
+                                                   "protected_characteristics": "aggregates only"},
+                    "flag sources by group (aggregates only)")
+        return found
     moment = datetime.combine(as_of, datetime.min.time())
     cohort = [r[0] for r in store.query("SELECT officer_id FROM officers WHERE recorded_at <= ? AND joined_at <= ? "
                                         "AND (left_at IS NULL OR left_at > ?)", [moment, moment, moment])]
@@ -322,7 +334,8 @@ def source_audits(session: Session, as_of: date | None = None) -> dict:
             continue
         scored = pd.DataFrame({"officer": cohort, "as_of": as_of, "flag": [int(o in officers) for o in cohort],
                                "label": 0, "score": 0.0})
-        result = run_audit(audit_rows(scored, characteristics, config.audit), config.audit)
+        audit_config = config.audit.model_copy(update={"bootstrap_replicates": min(1000, config.audit.bootstrap_replicates)})
+        result = run_audit(audit_rows(scored, characteristics, audit_config), audit_config)
         rates = result.disparities[result.disparities["metric"] == "flag_rate"]
         judged = rates[rates["verdict"] != "reference"]
         outside = judged[judged["verdict"] == "outside band"]
@@ -347,10 +360,13 @@ def source_audits(session: Session, as_of: date | None = None) -> dict:
                            "verdict": row.verdict, "reason": row.reason})
         entry.update(verdict=verdict, line=line, groups=groups)
         sources.append(entry)
-    session.log(Action.READ, Resource.AUDITS, {"as_of": as_of.isoformat(), "sources": [s["source"] for s in sources],
-                                               "protected_characteristics": "aggregates only"},
-                "flag sources by group (aggregates only)")
-    return {"as_of": as_of.isoformat(), "sources": sources}
+    found = {"as_of": as_of.isoformat(), "sources": sources}
+    with session.transaction():
+        store.set_meta(f"source_audit:{as_of.isoformat()}", json.dumps({"fingerprint": fingerprint, "result": found}))
+        session.log(Action.READ, Resource.AUDITS, {"as_of": as_of.isoformat(), "sources": [s["source"] for s in sources],
+                                                   "protected_characteristics": "aggregates only"},
+                    "flag sources by group (aggregates only)")
+    return found
 
 
 def _finite(value) -> float | None:

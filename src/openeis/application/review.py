@@ -5,6 +5,7 @@ caller's scope, and lists are filtered to it."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -280,12 +281,20 @@ def get_flag(session: Session, flag_id: str) -> dict:
 FACTOR_RECORDS_SHOWN = 5
 
 
+@functools.lru_cache(maxsize=4)
+def _feature_specs(features_json: str) -> dict:
+    """The feature plan's specs (what table and window each feature counts), made once per
+    configuration: building the plan takes longer than the page."""
+    from openeis.config.features import FeaturesConfig
+    from openeis.flags.sentences import Describer
+
+    return Describer(FeaturesConfig.model_validate_json(features_json)).specs
+
+
 def _factor_records(session: Session, flag: dict, visible: bool) -> dict:
     """For each factor: the table and period of the records behind it, their count and the
     newest few (the page links to all of them in the officer's records)."""
-    from openeis.flags.sentences import Describer
-
-    specs = Describer(session.config.features).specs
+    specs = _feature_specs(session.config.features.model_dump_json())
     as_of = datetime.combine(date.fromisoformat(flag["as_of"]), datetime.min.time())
     out = {}
     for factor in flag["explanation"].get("factors", []):

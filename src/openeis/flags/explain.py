@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,10 +122,13 @@ def explain_rows(explanation, rows: pd.DataFrame, medians: pd.DataFrame, usable:
                                  factor_sentence(describer, feature, value, median, group),
                                  describer.label(feature), percentile))
         rest = float(contrib.sum() - sum(f.contribution for f in chosen))
-        entry = {"base": float(explanation.base[i]), "log_odds": float(explanation.total[i]),
+        entry: dict[str, Any] = {"base": float(explanation.base[i]), "log_odds": float(explanation.total[i]),
                  "factors": [asdict(f) for f in chosen], "other_factors": rest}
         if hidden:
-            entry["withheld"] = {"factors": len(hidden), "contribution": float(sum(contrib[j] for j in hidden)),
-                                 "sentence": WITHHELD_SENTENCE}
+            entry["withheld"] = {"factors": len(hidden), "contribution": float(sum(contrib[j] for j in hidden))}
+            # said in words only when a withheld factor would have been among those shown
+            smallest = min((f.contribution for f in chosen), default=0.0)
+            if len(chosen) < factors or any(contrib[j] >= smallest for j in hidden):
+                entry["withheld"]["sentence"] = WITHHELD_SENTENCE
         out.append(entry)
     return out

@@ -97,7 +97,7 @@ def score_frame(frame: pd.DataFrame, model, entry: registry.RegisteredModel, as_
         for row, expl in zip(top, explained):
             triggered = _rules_for(values, fired, row, rules, "conduct")
             expl["sentences"] = [f["sentence"] for f in expl["factors"]] + [r["sentence"] for r in triggered]
-            if "withheld" in expl:
+            if "sentence" in expl.get("withheld", {}):
                 expl["sentences"].append(expl["withheld"]["sentence"])
             expl["summary"] = (f"Ranked {ranks[row]} of {len(frame)} (score {probability[row]:.1%}, "
                                f"estimated chance of the outcome '{entry.label}'). This is a prompt "
