@@ -199,6 +199,11 @@ def test_1_only_a_live_model_publishes(site, browser):
     page.goto(f"{base}/officers/{world.officer_self}")
     page.get_by_text("The numbers").click()
     assert "m-web-test" in _text(page) and "m-web-candidate" not in _text(page)
+    # an auditor compares the candidate with the live model, in counts, labelled as shadow
+    _sign_in(page, base, "aude")
+    page.goto(f"{base}/models/m-web-candidate")
+    assert page.get_by_role("heading", name="Shadow scores").is_visible()
+    assert "m-web-test" in page.locator("table.shadow").inner_text()
     assert problems == []
 
 

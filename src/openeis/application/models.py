@@ -131,10 +131,38 @@ def show_model(session: Session, model_id: str, with_audits: bool = False) -> di
         if with_audits:
             model["events"] = history
             model["audits"] = stored_audits(session, model_id)
+            model["shadow"] = shadow_comparison(session, model_id) if model["status"] != "live" else []
         else:
             model["history"] = history
         session.log(Action.READ, Resource.MODELS, {"model_id": model_id}, "model detail")
     return model
+
+
+def shadow_comparison(session: Session, model_id: str) -> list[dict]:
+    """A model that is not live against the live model, on each date both scored: how many of
+    its top officers (at the review capacity) the live model flagged too, and how alike the two
+    rankings are (Spearman). Counts only: administrators, analysts and auditors compare models
+    without seeing anyone. No log entry of its own: the model page's read of models covers it."""
+    store = session.store
+    out = []
+    for (as_of,) in store.query("SELECT DISTINCT as_of FROM scores WHERE model_id = ? ORDER BY as_of", [model_id]):
+        live = store.query("SELECT s.model_id FROM scores s JOIN model_registry m ON m.model_id = s.model_id "
+                           "WHERE s.as_of = ? AND m.status = 'live' AND s.model_id <> ? LIMIT 1", [as_of, model_id])
+        entry: dict[str, Any] = {"as_of": as_of.isoformat(), "live_model": live[0][0] if live else None}
+        rows = store.query("SELECT a.score_rank, b.score_rank FROM scores a JOIN scores b ON b.officer = a.officer "
+                           "AND b.as_of = a.as_of AND b.model_id = ? WHERE a.model_id = ? AND a.as_of = ?",
+                           [entry["live_model"], model_id, as_of]) if live else []
+        scored = int(store.scalar("SELECT count(*) FROM scores WHERE model_id = ? AND as_of = ?", [model_id, as_of]))
+        capacity = session.config.flags.capacity(scored)
+        entry.update(scored=scored, capacity=capacity)
+        if rows:
+            import numpy as np
+
+            mine, theirs = np.array([r[0] for r in rows], float), np.array([r[1] for r in rows], float)
+            entry["both_top"] = int(((mine <= capacity) & (theirs <= capacity)).sum())
+            entry["spearman"] = float(np.corrcoef(mine, theirs)[0, 1]) if len(rows) > 2 else None
+        out.append(entry)
+    return out
 
 
 def backtests(session: Session, limit: int = 5) -> list[dict]:
