@@ -135,7 +135,8 @@ def queue_items(session: Session, as_of: date | None = None, queue: str = "condu
         for item in selection.not_queued:
             if _in_scope(actor, item.officer, item.unit) and (scope_unit is None or item.unit == scope_unit):
                 not_queued[item.source] += 1
-        withdrawn += len(selection.withdrawn)
+        withdrawn += sum(_in_scope(actor, i.officer, i.unit) and (scope_unit is None or i.unit == scope_unit)
+                         for i in selection.withdrawn)
     return {"as_of": as_of.isoformat() if as_of else None, "dates": dates, "capacity": capacity,
             "queue": queue, "items": chosen, "not_queued": not_queued, "withdrawn": withdrawn}
 
