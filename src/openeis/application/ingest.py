@@ -16,9 +16,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def ingest(session: Session, directory: Path, format: str = "canonical", mapping: Path | None = None,
-           quarantine: bool | None = None, progress: Progress | None = None) -> IngestReport:
+           quarantine: bool | None = None, progress: Progress | None = None, reload: bool = False) -> IngestReport:
     """Validate, pseudonymise and load a batch, all or nothing; its access-log entry is
-    written inside the batch's own transaction."""
+    written inside the batch's own transaction. A canonical file the store has already loaded
+    unchanged is skipped unless `reload`."""
     from openeis.adapters import FORMATS, MappingError, ingest_format
 
     if format != "canonical" and format not in FORMATS:
@@ -42,7 +43,8 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
         if format == "canonical":
             report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
                                       progress=progress, before_commit=log_batch,
-                                      memory_limit=session.config.ingest.memory_limit, identities=identities)
+                                      memory_limit=session.config.ingest.memory_limit, identities=identities,
+                                      reload=reload)
         else:
             report = ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
                                    quarantine=use_quarantine, progress=progress, before_commit=log_batch,
