@@ -236,7 +236,7 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
             _agg("sum", b, f"{phase_cond} AND ({cond})", f"{spec.name}__b")
         elif spec.metric == "days_since":
             # only rows that hold for ever once they exist (a running max cannot forget)
-            _agg("max", f"CASE WHEN slot = {start} THEN occ_day END",
+            _agg("max", f"CASE WHEN slot = {start} THEN occ_floor_day END",
                  f"{phase_cond} AND until_day IS NULL AND ({cond})", spec.name)
         else:  # pragma: no cover - guarded by the Literal type
             raise DefinitionError(spec.metric)

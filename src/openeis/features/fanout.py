@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from openeis.features.compile import BIG, FeatureSpec
 
-DAY_COLUMNS = ("vis_day", "occ_day", "until_day", "start_day", "end_day")
+DAY_COLUMNS = ("vis_day", "occ_day", "occ_floor_day", "until_day", "start_day", "end_day")
 
 
 @dataclass
@@ -211,7 +211,7 @@ def running_columns(table: pa.Table, rplan: RowPlan, days: np.ndarray, grid_oi: 
         cond = rplan.conditions[spec.name]
         if spec.metric == "days_since":  # the latest occurrence among rows existing so far
             key, rows = r.selected("S", lambda: r.col("vis_day"), cond)
-            occ = r.col("occ_day")[rows]
+            occ = r.col("occ_floor_day")[rows]  # D minus the day it happened
             ok = ~np.isnan(occ)
             dense = np.full(r.size, -np.inf)
             np.maximum.at(dense, key[ok], occ[ok])

@@ -1,10 +1,12 @@
 """Labels: what happened to an officer in the window after an as-of date, as known at a date.
 
 `sustained_12m` on D is 1 when the officer has an upheld allegation on a complaint recorded
-in [D, D + 12 months). A label is computed *as known at* `known_at`: only records with
-recorded_at <= known_at exist and only decisions with decided_at <= known_at count (an
-allegation decided later is still open then). known_at defaults to "everything in the
-store". Backtests pass the test date as known_at for training labels (splits.py).
+in [D, D + 12 months). A label is computed *as known at* `known_at`, by the same boundary
+rule as features (sources.py): only records known at known_at exist (recorded before that
+day) and only decisions known then count (an allegation decided on or after known_at is still
+open). known_at defaults to "everything in the store". Backtests pass the test date as
+known_at for training labels (splits.py). The window [D, D + 12 months) holds, by day, exactly
+what is not yet known on D: a record dated D is a label event for D, never a feature on D.
 """
 
 from __future__ import annotations

@@ -1,21 +1,39 @@
 """Event sources: the ONE place where the leakage rules are written.
 
-Every feature reads events only through a source relation built here, never from a
-canonical table directly. A source row carries, besides the officer and the attributes a
-definition may filter or group on, four day numbers (days since 1970-01-01):
+Every feature, label and cohort reads the canonical tables only through what is built here
+(source relations, and the predicates `known_by` / `effective_by` for the roster and postings),
+never by its own comparisons of dates.
 
-- ``vis_day``: the first as-of day on which the row exists. A record exists on as-of date D
-  (the instant D 00:00) only if recorded_at <= D and occurred_at <= D, so
-  vis_day = max(ceil_day(occurred_at), ceil_day(recorded_at)). For the *decided* phase of a
-  record with a decision (an allegation's finding, a claim's status, a declaration's
-  decision, an other_event's outcome), vis_day is also >= ceil_day(decided_at).
+The boundary rule. The as-of date D is the instant D 00:00: what the force knew when day D
+began. A time t is *known* on D when t < D. A date-only value is stored as midnight, so a
+value dated D (whatever time of the day it really was) is known from D + 1: what was recorded,
+decided or happened on D belongs to the label window that starts at D, never to the features
+as of D. A time of day on D (09:00) is known from D + 1 too. So, as day numbers,
+known_day(t) = floor_day(t) + 1, the first as-of day on which t is known.
+
+- A record exists on D when its recorded_at and its occurred_at are known on D:
+  vis_day = max(known_day(occurred_at), known_day(recorded_at)).
+- A decision counts from known_day(decided_at) (the *decided* phase; before it, *open*).
+- An end (a span's ends_at, a posting's ends_at, an officer's left_at) has no recorded time of
+  its own: it counts only once known, from the day after its date.
+- A start the force records in advance applies from its own day once recorded: a posting or a
+  joining date d <= D is *effective* on D (effective_by), if its record is known.
+
+Day numbers on a source row (days since 1970-01-01):
+
+- ``vis_day``: the first as-of day on which the row exists (above).
 - ``until_day``: the first as-of day on which the row no longer holds (NULL: never). Only the
-  *open* phase of a decided record has one: from decided_at on, the record is in its decided
-  phase instead. So on D, an allegation decided after D is `open`, whatever it became.
-- ``occ_day`` = ceil_day(occurred_at): windows (D - w, D] hold rows with D < occ_day + w.
-- ``start_day`` / ``end_day``: floor days of a span's first and last day (spans only;
-  end_day NULL while ongoing). A span is clipped at D whatever its recorded end, because
-  metrics only ever read the part of it on or before D.
+  *open* phase of a decided record has one: from known_day(decided_at) on, the record is in its
+  decided phase instead. So on D, an allegation decided on or after D is `open`, whatever it
+  became.
+- ``occ_day`` = known_day(occurred_at) (effective: its own day, for postings): windows of w days
+  on D hold rows with D < occ_day + w, i.e. occurred on one of the w days before D.
+- ``occ_floor_day``: the day it occurred; `days_since` on D is D minus it (1 for yesterday).
+- ``start_day`` / ``end_day``: known days of a span's first and last day (spans only; end_day
+  NULL while ongoing). A span counts its days before D only, whatever its recorded end,
+  because metrics only ever read the part of it known on D.
+- ``occ_floor_day`` / ``rec_floor_day``: the days it occurred / was recorded, for label windows
+  [D, D + n months), which hold exactly what became known on or after D.
 
 Two kinds of relation exist per source: ``record`` rows (one per record, state columns NULL,
 never ending) for definitions that do not look at a decision, and ``state`` rows (an open
@@ -34,12 +52,38 @@ from openeis import schema
 
 
 def ceil_day(column: str) -> str:
-    """Day number of the first midnight at or after a timestamp (a date counts on its day)."""
+    """Day number of the first midnight at or after a timestamp: the first as-of day on which
+    a start dated then is effective (a date applies from its own day)."""
     return f"CAST(ceil(epoch({column}) / 86400.0) AS BIGINT)"
 
 
 def floor_day(column: str) -> str:
+    """Day number of the day a timestamp falls on."""
     return f"CAST(floor(epoch({column}) / 86400.0) AS BIGINT)"
+
+
+def known_day(column: str) -> str:
+    """The first as-of day on which a time is known: the day after its day (module text)."""
+    return f"(CAST(floor(epoch({column}) / 86400.0) AS BIGINT) + 1)"
+
+
+def known_by(column: str, as_of: str) -> str:
+    """SQL: the time `column` is known at the as-of instant `as_of` (a TIMESTAMP)."""
+    return f"{column} < {as_of}"
+
+
+def ended_by(column: str, as_of: str) -> str:
+    """SQL: an end (left_at, ends_at; exclusive) is known and reached at `as_of`.
+
+    An end has no recorded time of its own, so it counts from the day after its date like
+    any date: known_by. NULL (no end yet) is never ended."""
+    return f"({column} IS NOT NULL AND {known_by(column, as_of)})"
+
+
+def effective_by(column: str, as_of: str) -> str:
+    """SQL: a start recorded in advance (joined_at, a posting's occurred_at) applies at `as_of`:
+    from its own day on. Whether its record is known is a separate known_by on recorded_at."""
+    return f"{column} <= {as_of}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +97,9 @@ class Source:
     undecided: tuple[str, ...] = ()  # codes of the state's first column meaning "not decided"
     decision_needs_date: bool = True  # a decided value without decided_at never counts
     span: bool = False
+    # occurred_at is when a change takes effect (a posting's start): it applies from its own
+    # day, once its record is known (effective_by), rather than from the day after
+    effective: bool = False
     where: str | None = None  # rows of the table that belong to the source
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     numeric: tuple[str, ...] = ()
@@ -84,7 +131,7 @@ _add(Source(
         + " FROM complaints c WHERE c.complaint_id = t.complaint_id)",
         # the officer's first allegation on a complaint (earliest to exist): counts complaints
         "first_on_complaint": "row_number() OVER (PARTITION BY t.officer_id, t.complaint_id "
-        f"ORDER BY greatest({ceil_day('t.occurred_at')}, {ceil_day('t.recorded_at')}), "
+        f"ORDER BY greatest({known_day('t.occurred_at')}, {known_day('t.recorded_at')}), "
         "t.allegation_id) = 1",
     },
     state={"finding": "t.finding", "outcome": "t.outcome"},
@@ -174,6 +221,7 @@ _add(Source(
 _add(Source(
     "postings", "postings",
     attributes={"unit_id": "t.unit_id", "role": "t.role", "rank": "t.rank"},
+    effective=True,
     codes=_codes("postings", "role", "rank"),
 ))
 
@@ -193,10 +241,10 @@ def source_sql(src: Source, phase: str, officer_filter: str | None = None) -> st
     """
     table = schema.table(src.table)
     assert not table.restricted, "protected tables are never feature sources"
-    occ, rec = ceil_day("t.occurred_at"), ceil_day("t.recorded_at")
-    vis = f"greatest({occ}, {rec})"
+    occ = ceil_day("t.occurred_at") if src.effective else known_day("t.occurred_at")
+    vis = f"greatest({occ}, {known_day('t.recorded_at')})"
     if src.span:
-        start, end = floor_day("t.occurred_at"), floor_day("t.ends_at")
+        start, end = known_day("t.occurred_at"), known_day("t.ends_at")
     else:
         start, end = "CAST(NULL AS BIGINT)", "CAST(NULL AS BIGINT)"
     # Attributes are computed over the officer's whole table first (window attributes such
@@ -215,7 +263,7 @@ def source_sql(src: Source, phase: str, officer_filter: str | None = None) -> st
         return (f"SELECT {base}, 'record' AS phase, {vis} AS vis_day, CAST(NULL AS BIGINT) AS until_day, {attrs}{nulls} "
                 f"FROM {inner} t{where}")
     first, *_ = src.state
-    decided = ceil_day("t.decided_at")
+    decided = known_day("t.decided_at")
     if src.undecided:
         undecided_list = ", ".join(f"'{code}'" for code in src.undecided)
         is_undecided = f"(t.{first} IS NULL OR t.{first} IN ({undecided_list}))"
