@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
@@ -258,6 +259,12 @@ def ingest(
     errors_json: Annotated[
         Optional[Path], typer.Option("--errors-json", help="Write every problem to this JSON file.")
     ] = None,
+    changed_at: Annotated[
+        Optional[datetime], typer.Option(
+            "--changed-at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+            help="When the force made the changes in these files (an extract's date, UTC): corrections "
+                 "to records already held take effect from then. Default: now.")
+    ] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -278,10 +285,11 @@ def ingest(
                 if format == "canonical":
                     report = ingest_canonical(opened, directory, Pseudonymiser(key), quarantine=use_quarantine,
                                               progress=update, before_commit=log_change,
-                                              memory_limit=settings.ingest.memory_limit)
+                                              memory_limit=settings.ingest.memory_limit, changed_at=changed_at)
                 else:
                     report = ingest_format(opened, directory, Pseudonymiser(key), format=format, mapping=mapping,
-                                           quarantine=use_quarantine, progress=update, before_commit=log_change)
+                                           quarantine=use_quarantine, progress=update, before_commit=log_change,
+                                           changed_at=changed_at)
         except MappingError as error:
             raise Refused(str(error)) from None
         except IngestFailed as failure:
@@ -316,6 +324,10 @@ def _print_ingest_report(report, settings: OpenEISConfig) -> None:
     for t in report.tables:
         table.add_row(t.file, *(str(v) for v in (t.rows_read, t.inserted, t.updated, t.unchanged, t.quarantined, t.warnings)))
     console.print(table)
+    corrected = report.total("corrected")
+    if corrected:
+        console.print(f"{corrected} of the updated records were corrections: their earlier versions are kept, "
+                      "so dates before the change still read them (docs/data-model.md, Record versions)")
     for problem in report.warnings[: settings.ingest.max_errors_shown]:
         print(f"warning: {problem}")
     if len(report.warnings) > settings.ingest.max_errors_shown:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from openeis.adapters.engine import MappingResult, run_mapping
@@ -22,6 +23,7 @@ def ingest_mapped(
     source_format: str = "mapped",
     extra_notes=None,
     before_commit=None,
+    changed_at: datetime | None = None,
 ) -> IngestReport:
     """Map the files at `path` (a directory, or the one file of a one-source mapping), then
     validate and write them like canonical input. Notes: the mapping's own caveats first,
@@ -39,6 +41,7 @@ def ingest_mapped(
             source_format=source_format,
             progress=progress,
             before_commit=before_commit,
+            changed_at=changed_at,
         )
     except IngestFailed as error:
         error.notes = notes  # type: ignore[attr-defined]  # what the adapter counted, for the message
