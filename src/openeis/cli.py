@@ -465,23 +465,33 @@ def sar(
     out: Annotated[Path, typer.Option("--out", help="Directory for subject-access.json and .html.")],
     is_pseudonym: Annotated[bool, typer.Option("--pseudonym", help="--officer is already a pseudonym.")] = False,
     reference: Annotated[str, typer.Option(help="The request's reference, recorded in the export and the log.")] = "",
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="The records as the force knew them when this day began (YYYY-MM-DD), and the "
+                        "features as of it, instead of everything held.")] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Subject access: export everything held on one officer, as JSON and HTML."""
+    from datetime import date
+
     from openeis.governance.subject_access import add_current_features, collect, write_export
 
     settings = _config(config)
     key = _read_key(store, key_file, settings)
+    try:
+        known_on = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise Refused(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     pseudonym = officer if is_pseudonym else Pseudonymiser(key).pseudonym("officer", officer)
     with _open(store) as opened:
-        export = collect(opened, pseudonym)
+        export = collect(opened, pseudonym, known_on)
         if export.sections:  # an officer the store knows: their current features too
             add_current_features(opened, export, settings.features)
         json_path, html_path = write_export(export, out, reference)
         access_log.append(opened, key, cli_actor(), "export", "subject_access",
-                          records={"officer": pseudonym, "records": export.total(), "reference": reference},
+                          records={"officer": pseudonym, "records": export.total(), "reference": reference,
+                                   **({"as_of": as_of} if as_of else {})},
                           purpose="subject access request")
     console.print(f"{export.total()} records in {len(export.sections)} sections for officer {pseudonym}")
     console.print(f"written: {json_path} and {html_path}")

@@ -4,6 +4,9 @@ A rule says: rows of TABLE whose TIME column is more than YEARS before today (or
 are deleted, optionally only rows whose column has one of some values (e.g. allegations not
 upheld). Rules on complainants can be measured from their complaint's closing date.
 
+A record goes with its earlier versions (`<table>_history`: the versions a correction
+replaced), its change history and its quarantined copies.
+
 After deleting, the store file is rewritten (a fresh copy of every table, swapped in
 atomically), because a database file keeps deleted rows in freed blocks until they happen to
 be overwritten: "deleted" must mean gone from the file, not only from queries.
@@ -20,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openeis.schema import TABLES_BY_NAME
 from openeis.store import Store
+from openeis.store.ddl import history_name
 
 # Tables that later stages fill from the canonical ones; emptied rows there are rebuilt.
 DERIVED_TABLE_PREFIXES = ("features", "scores", "flags", "explanations")
@@ -126,7 +130,10 @@ def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOut
         table = TABLES_BY_NAME[rule.table]
         where, params = rule.where_sql()
         keys = f"SELECT t.{table.key} FROM {table.qualified_name} t WHERE {where}"
-        # Traces of the removed records elsewhere: change history and quarantined copies.
+        # Traces of the removed records elsewhere: earlier versions, change history (and
+        # quarantined copies, below).
+        store.execute(f"DELETE FROM {history_name(table)} WHERE {table.key} IN ({keys})",
+                      [outcome.cutoff, *params])
         store.execute(
             f"DELETE FROM record_changes WHERE table_name = ? AND record_key IN ({keys})",
             [rule.table, outcome.cutoff, *params],
@@ -174,6 +181,7 @@ def compact_postgres(store: Store, outcomes: list[RuleOutcome]) -> list[str]:
     if not any(o.rows for o in outcomes):
         return []
     tables = {TABLES_BY_NAME[o.rule.table].qualified_name for o in outcomes if o.rows}
+    tables |= {history_name(TABLES_BY_NAME[o.rule.table]) for o in outcomes if o.rows}
     tables |= {"record_changes", "quarantine", *derived_tables(store)}
     store.vacuum_full(sorted(tables))  # type: ignore[attr-defined]
     return sorted(tables)

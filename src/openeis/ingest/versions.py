@@ -33,7 +33,7 @@ ARRIVING_DATES = ("decided_at", "ends_at", "left_at")
 COMPANIONS = {"outcome": "decided_at", "leaving_reason": "left_at"}
 
 
-def _companions(table: Table) -> dict[str, tuple[str, tuple[str, ...]]]:
+def companions(table: Table) -> dict[str, tuple[str, tuple[str, ...]]]:
     """column -> (its date, the codes that mean "not yet") for this table."""
     out = {name: (date, ()) for name, date in COMPANIONS.items() if table.has(name) and table.has(date)}
     if table.decision:
@@ -44,14 +44,14 @@ def _companions(table: Table) -> dict[str, tuple[str, tuple[str, ...]]]:
 
 def correction_sql(table: Table, old: str = "t", new: str = "s") -> str:
     """SQL: TRUE when the change from row `old` to row `new` is a correction (module text)."""
-    companions = _companions(table)
+    decided_with = companions(table)
     parts = []
     for column in table.columns:
         changed = f"{new}.{column.name} IS DISTINCT FROM {old}.{column.name}"
         if column.name in ARRIVING_DATES:
             allowed = f"{old}.{column.name} IS NULL"
-        elif column.name in companions:
-            date, undecided = companions[column.name]
+        elif column.name in decided_with:
+            date, undecided = decided_with[column.name]
             was_open = f"{old}.{column.name} IS NULL" + "".join(
                 f" OR {old}.{column.name} = '{code}'" for code in undecided)
             allowed = f"({was_open}) AND {old}.{date} IS NULL AND {new}.{date} IS NOT NULL"
