@@ -22,18 +22,18 @@ known_day(t) = floor_day(t) + 1, the first as-of day on which t is known.
 Day numbers on a source row (days since 1970-01-01):
 
 - ``vis_day``: the first as-of day on which the row exists (above).
-- ``until_day``: the first as-of day on which the row no longer holds (NULL: never). Only the
+- ``until_day``: the first as-of day on which the row no longer holds (NULL: never). The
   *open* phase of a decided record has one: from known_day(decided_at) on, the record is in its
   decided phase instead. So on D, an allegation decided on or after D is `open`, whatever it
-  became.
+  became. A version replaced by a correction has one too (below).
 - ``occ_day`` = known_day(occurred_at) (effective: its own day, for postings): windows of w days
   on D hold rows with D < occ_day + w, i.e. occurred on one of the w days before D.
-- ``occ_floor_day``: the day it occurred; `days_since` on D is D minus it (1 for yesterday).
 - ``start_day`` / ``end_day``: known days of a span's first and last day (spans only; end_day
   NULL while ongoing). A span counts its days before D only, whatever its recorded end,
   because metrics only ever read the part of it known on D.
-- ``occ_floor_day`` / ``rec_floor_day``: the days it occurred / was recorded, for label windows
-  [D, D + n months), which hold exactly what became known on or after D.
+- ``occ_floor_day`` / ``rec_floor_day``: the days it occurred / was recorded: `days_since` on D
+  is D minus occ_floor_day (1 for yesterday), and label windows [D, D + n months) hold exactly
+  what became known on or after D.
 
 Record versions. A record a re-ingest corrected has earlier versions in `<table>_history`
 (ingest/versions.py), each the store's truth from `_valid_from` (empty: its first version,
@@ -47,8 +47,8 @@ cost (`versioned_tables` decides per build). Window attributes (first_on_complai
 computed among the versions that hold together: a record's versions are split into pieces at
 every change of its partition (`pieces_by`).
 
-Two kinds of relation exist per source: ``record`` rows (one per record, state columns NULL,
-never ending) for definitions that do not look at a decision, and ``state`` rows (an open
+Two kinds of relation exist per source: ``record`` rows (one per record version, state columns
+NULL) for definitions that do not look at a decision, and ``state`` rows (an open
 phase and, once decided, a decided phase) for definitions that do. Which kind a definition
 needs is decided from the columns it mentions (compile.py), so a definition cannot read a
 finding before it was decided.
