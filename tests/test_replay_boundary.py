@@ -163,3 +163,65 @@ def test_a_finding_decided_on_the_known_at_day_is_not_known_then(store):
     assert _labels(store, EARLY, ["sustained_12m"], known_at=D)["B2"]["sustained_12m"] == 0
     assert _labels(store, EARLY, ["sustained_12m"], known_at=NEXT)["B2"]["sustained_12m"] == 1
     assert _labels(store, EARLY, ["sustained_12m"], known_at=D)["B"]["sustained_12m"] == 1  # b_before
+
+
+# -- a synthetic force cut at D, on both engines -----------------------------------------------
+
+CUT = date(2017, 7, 1)  # within the last year, where the synthetic force has IT look-ups
+
+
+@pytest.fixture(scope="module")
+def cut_force(tmp_path_factory):
+    from fixtures.canonical_cut import cut_canonical
+    from test_replay_corrections import openeis
+
+    root = tmp_path_factory.mktemp("synth-cut")
+    openeis("synth", "--officers", 80, "--years", 5, "--seed", 4, "--start", "2013-01-01",
+            "--out", root / "whole", "--format", "parquet")
+    cut_canonical(root / "whole", root / "cut", CUT)
+    return root
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_a_force_cut_at_d_gives_the_features_and_labels_known_at_d(engine, cut_force, request, tmp_path):
+    """What the force's database held when D began (its files cut at D: nothing recorded,
+    decided or ended on or after D) gives the same cohorts, features on D and D - 6 months
+    and labels known at D as the whole force, every column."""
+    from test_replay_corrections import ORDER, assert_identical, openeis
+
+    from openeis.features.dates import add_months
+    from openeis.features.labels import label_definitions
+    from openeis.store import open_store
+
+    key = tmp_path / "force.key"
+    dates = [add_months(CUT, -6), CUT]
+    tables = {}
+    for name in ("whole", "cut"):
+        if engine == "duckdb":
+            url = str(tmp_path / f"{name}.duckdb")
+        else:
+            url = request.getfixturevalue("postgres_url") if name == "whole" else _second_database(request, name)
+        openeis("init", "--store", url, "--key-file", key)
+        openeis("ingest", cut_force / name, "--store", url, "--key-file", key)
+        store = open_store(url)
+        try:
+            tables[name] = (features_table(store, dates, FeaturesConfig(peer_min_size=2)).sort_by(ORDER),
+                            compute_labels(store, dates, list(label_definitions()), known_at=CUT).sort_by(ORDER))
+            if name == "whole":  # not vacuous: the whole force knows more after D
+                assert store.scalar("SELECT count(*) FROM allegations WHERE decided_at >= ?", [CUT]) > 0
+        finally:
+            store.close()
+    for whole, cut in zip(tables["whole"], tables["cut"]):
+        assert_identical(cut, whole)
+    assert any(tables["whole"][0].column("lookups_count_1y").to_pylist())  # timestamped look-ups
+
+
+def _second_database(request, name: str) -> str:
+    import os
+
+    server = request.getfixturevalue("postgres_server")
+    database = f"openeis_cut_{name}_{os.getpid()}"
+    server.admin(f'DROP DATABASE IF EXISTS "{database}"')
+    server.admin(f'CREATE DATABASE "{database}"')
+    request.addfinalizer(lambda: server.admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    return server.url(database)
