@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from openeis.features.dates import add_months, month_range
-from openeis.features.definitions import LabelsConfig, SplitsConfig
+from openeis.config.features import LabelsConfig, SplitsConfig
 from openeis.features.labels import label_window_months
 
 

@@ -35,7 +35,7 @@ COMPANIONS = {"outcome": "decided_at", "leaving_reason": "left_at"}
 
 def companions(table: Table) -> dict[str, tuple[str, tuple[str, ...]]]:
     """column -> (its date, the codes that mean "not yet") for this table."""
-    out = {name: (date, ()) for name, date in COMPANIONS.items() if table.has(name) and table.has(date)}
+    out: dict[str, tuple[str, tuple[str, ...]]] = {name: (date, ()) for name, date in COMPANIONS.items() if table.has(name) and table.has(date)}
     if table.decision:
         column, undecided = table.decision
         out[column] = ("decided_at", undecided)

@@ -30,7 +30,8 @@ import pyarrow.csv as pacsv
 from psycopg.adapt import Loader
 from psycopg.pq import TransactionStatus
 
-from openeis.store.base import Store, StoreError, local_workspace
+from openeis.store.base import Store, StoreError
+from openeis.store.duckdb_store import local_workspace
 
 # PostgreSQL type OIDs -> Arrow types for results read through CSV.
 ARROW_TYPES = {
