@@ -1,6 +1,7 @@
 """Earlier versions of corrected records under governance: subject access exports them (and,
 with `sar --as-of`, the records as the force knew them on a day), retention deletes them with
-their record. On DuckDB and PostgreSQL (`any_store`)."""
+their record, and the identity vault goes with an officer whom retention removes. On DuckDB and
+PostgreSQL (`any_store`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ def test_subject_access_exports_earlier_versions_and_what_was_known(cli, tmp_pat
     cli("sar", "--officer", "WX100001", "--out", "all")
     document = json.loads((tmp_path / "all" / "subject-access.json").read_text())
     assert [r["category"] for r in document["sections"]["allegations_history"]] == ["discourtesy"]
+    assert "WX100001" not in json.dumps(document)  # the vault's seal, not the staff number
+    assert len(document["sections"]["restricted.identity_vault"]) == 1
     assert "corruption" in [r["category"] for r in document["sections"]["allegations"]]
 
     def as_of(day: str) -> dict:
@@ -42,6 +45,7 @@ def test_subject_access_exports_earlier_versions_and_what_was_known(cli, tmp_pat
     after = as_of("2020-09-02")
     assert [(r["category"], r["finding"]) for r in after["sections"]["allegations"]] == [("corruption", "upheld")]
     assert "restricted.complainants" not in after["sections"]
+    assert "restricted.identity_vault" not in after["sections"]  # the force's records only
 
 
 def test_retention_deletes_earlier_versions_with_their_record(cli, tmp_path, any_store):
@@ -76,3 +80,37 @@ def test_retention_deletes_earlier_versions_with_their_record(cli, tmp_path, any
         raw = b"".join(p.read_bytes() for p in tmp_path.glob("openeis.duckdb*") if p.is_file())
         assert gone.encode() not in raw
 
+
+def test_an_officer_removed_by_retention_takes_earlier_versions_and_vault_seal(cli, tmp_path, any_store):
+    """A rule on officers (leavers, a year after they left): the officer's row, its earlier
+    versions and its seal in the identity vault all go; the others' seals stay as they were."""
+    first, corrected = copy.deepcopy(force()), copy.deepcopy(force())
+    corrected["officers"][2]["rank"] = "sergeant"  # WX100003 (left 2021-02-01): a correction
+    write_force(tmp_path / "first", first)
+    write_force(tmp_path / "corrected", corrected)
+    (tmp_path / "openeis.toml").write_text(
+        '[[retention.rules]]\ntable = "officers"\nyears = 1\nafter = "left_at"\nreason = "leavers: 1 year"\n')
+    cli("init")
+    cli("ingest", tmp_path / "first")
+    cli("ingest", tmp_path / "corrected", "--changed-at", "2021-06-01")
+    pseudonyms = Pseudonymiser(read_key_file(tmp_path / "openeis.key"))
+    gone = pseudonyms.pseudonym("officer", "WX100003")
+
+    def held() -> tuple[set, set, dict]:
+        store = open_store(any_store)
+        try:
+            return ({r[0] for r in store.query("SELECT officer_id FROM officers")},
+                    {r[0] for r in store.query("SELECT officer_id FROM officers_history")},
+                    dict(store.query("SELECT officer_id, staff_number FROM restricted.identity_vault")))
+        finally:
+            store.close()
+
+    officers, history, vault = held()
+    assert gone in officers and history == {gone} and gone in vault and len(vault) == 3
+    cli("retention", "apply", "--as-of", "2022-06-01")
+    officers_after, history_after, vault_after = held()
+    assert gone not in officers_after and history_after == set()
+    assert vault_after == {o: seal for o, seal in vault.items() if o != gone}  # the others' seals as they were
+    if any_store.endswith(".duckdb"):  # the seal is gone from the file, the others' are there to be found
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("openeis.duckdb*") if p.is_file())
+        assert vault[gone].encode() not in raw and all(seal.encode() in raw for seal in vault_after.values())

@@ -5,7 +5,9 @@ are deleted, optionally only rows whose column has one of some values (e.g. alle
 upheld). Rules on complainants can be measured from their complaint's closing date.
 
 A record goes with its earlier versions (`<table>_history`: the versions a correction
-replaced), its change history and its quarantined copies.
+replaced), its change history and its quarantined copies; an officer also with their sealed
+staff number and name in the identity vault (restricted.identity_vault), which no one may
+reveal once the officer's record is gone.
 
 After deleting, the store file is rewritten (a fresh copy of every table, swapped in
 atomically), because a database file keeps deleted rows in freed blocks until they happen to
@@ -26,6 +28,7 @@ from openeis.store.ddl import history_name
 
 # Tables that later stages fill from the canonical ones; emptied rows there are rebuilt.
 DERIVED_TABLE_PREFIXES = ("features", "scores", "flags", "explanations")
+IDENTITY_VAULT = "restricted.identity_vault"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOut
             f"DELETE FROM record_changes WHERE table_name = ? AND record_key IN ({keys})",
             [rule.table, outcome.cutoff, *params],
         )
+        if table.name == "officers":
+            store.execute(f"DELETE FROM {IDENTITY_VAULT} WHERE officer_id IN ({keys})", [outcome.cutoff, *params])
         store.execute(f"DELETE FROM {table.qualified_name} t WHERE {where}", [outcome.cutoff, *params])
     if any(o.rows for o in outcomes):
         store.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [_cutoff(as_of, 1)])
@@ -120,6 +125,8 @@ def compact_postgres(store: Store, outcomes: list[RuleOutcome]) -> list[str]:
         return []
     tables = {TABLES_BY_NAME[o.rule.table].qualified_name for o in outcomes if o.rows}
     tables |= {history_name(TABLES_BY_NAME[o.rule.table]) for o in outcomes if o.rows}
+    if any(o.rows and o.rule.table == "officers" for o in outcomes):
+        tables.add(IDENTITY_VAULT)
     tables |= {"record_changes", "quarantine", *derived_tables(store)}
     store.vacuum_full(sorted(tables))  # type: ignore[attr-defined]
     return sorted(tables)
