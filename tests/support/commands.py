@@ -34,7 +34,8 @@ def store_digest(path: Path) -> dict[str, str]:
     store = open_store(str(path))
     try:
         names = [t.qualified_name for t in TABLES] + [history_name(t) for t in TABLES] + [
-            "restricted.identity_vault", "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"
+            "restricted.identity_vault", "quarantine", "record_changes", "ingest_batches", "ingest_files",
+            "store_meta", "schema_migrations"
         ]
         digest = {}
         for name in names:

@@ -17,12 +17,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def ingest(session: Session, directory: Path, format: str = "canonical", mapping: Path | None = None,
-           quarantine: bool | None = None, progress: Progress | None = None,
+           quarantine: bool | None = None, progress: Progress | None = None, reload: bool = False,
            changed_at: datetime | None = None) -> IngestReport:
     """Validate, pseudonymise and load a batch, all or nothing; its access-log entry is
-    written inside the batch's own transaction. `changed_at`: when the force made the
-    changes in these files (UTC, not in the future): corrections to records already held
-    take effect from then (default: now); the earlier versions are kept."""
+    written inside the batch's own transaction. A canonical file the store has already loaded
+    unchanged is skipped unless `reload`. `changed_at`: when the force made the changes in
+    these files (UTC, not in the future): corrections to records already held take effect
+    from then (default: now); the earlier versions are kept."""
     from openeis.adapters import FORMATS, MappingError, ingest_format
 
     if format != "canonical" and format not in FORMATS:
@@ -42,22 +43,25 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
         session.log(Action.CHANGE, Resource.INGEST, records, "ingest")
 
     pseudonymiser = Pseudonymiser(session.key)
+    from openeis.ingest.identities import sealer_for
+
+    # Every format seals its officers' source identifiers (staff numbers; names only from a
+    # canonical officers file when the force asks) in the batch's own transaction.
+    identities = sealer_for(session.store, pseudonymiser, session.config.privacy.vault_names)
     try:
         if format == "canonical":
-            from openeis.ingest.identities import sealer_for
-
-            identities = sealer_for(session.store, pseudonymiser, session.config.privacy.vault_names)
             report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
                                       progress=progress, before_commit=log_batch,
                                       memory_limit=session.config.ingest.memory_limit, identities=identities,
-                                      changed_at=changed_at)
-            if identities is None:
-                report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
-                                    "(`openeis init` on the store makes its vault key)")
-            return report
-        return ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
-                             quarantine=use_quarantine, progress=progress, before_commit=log_batch,
-                             changed_at=changed_at)
+                                      reload=reload, changed_at=changed_at)
+        else:
+            report = ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
+                                   quarantine=use_quarantine, progress=progress, before_commit=log_batch,
+                                   identities=identities, changed_at=changed_at)
+        if identities is None:
+            report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
+                                "(`openeis init` on the store makes its vault key)")
+        return report
     except MappingError as error:
         raise Invalid(str(error)) from None
     except IngestFailed as failure:

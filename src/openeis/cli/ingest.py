@@ -48,6 +48,10 @@ def ingest(
             help="When the force made the changes in these files (an extract's date, UTC): corrections "
                  "to records already held take effect from then. Default: now.")
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Read every file, even one the store has already loaded unchanged "
+                           "(by default such a file is skipped: reading it again could change nothing).")
+    ] = False,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -57,7 +61,8 @@ def ingest(
     with session(store, key_file, loaded) as caller:
         try:
             with progress_bar() as update:
-                report = actions.ingest(caller, directory, format, mapping, quarantine, update, changed_at)
+                report = actions.ingest(caller, directory, format, mapping, quarantine, update, reload=reload,
+                                        changed_at=changed_at)
         except BatchRefused as failure:
             for note in failure.notes:
                 print(note, file=sys.stderr)
@@ -105,6 +110,9 @@ def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
         console.print(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}")
     for note in report.notes:
         console.print(note, markup=False, highlight=False)
+    if report.skipped_files:
+        console.print(f"files skipped (already loaded, nothing loaded into their tables since; --reload reads "
+                      f"them again): {', '.join(report.skipped_files)}", markup=False, highlight=False)
     if report.ignored_files:
         console.print(f"files ignored (not named after a table): {', '.join(report.ignored_files)}")
     if report.errors:

@@ -5,9 +5,9 @@ are deleted, optionally only rows whose column has one of some values (e.g. alle
 upheld). Rules on complainants can be measured from their complaint's closing date.
 
 A record goes with its earlier versions (`<table>_history`: the versions a correction
-replaced), its change history and its quarantined copies; an officer also with their sealed
-staff number and name in the identity vault (restricted.identity_vault), which no one may
-reveal once the officer's record is gone.
+replaced), its change history and its quarantined copies; an officer whose record is gone
+also loses their seal in the identity vault (restricted.identity_vault), so that no one can
+reveal them any more.
 
 After deleting, the store file is rewritten (a fresh copy of every table, swapped in
 atomically), because a database file keeps deleted rows in freed blocks until they happen to
@@ -79,10 +79,11 @@ def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOut
             f"DELETE FROM record_changes WHERE table_name = ? AND record_key IN ({keys})",
             [rule.table, outcome.cutoff, *params],
         )
-        if table.name == "officers":
-            store.execute(f"DELETE FROM {IDENTITY_VAULT} WHERE officer_id IN ({keys})", [outcome.cutoff, *params])
         store.execute(f"DELETE FROM {table.qualified_name} t WHERE {where}", [outcome.cutoff, *params])
     if any(o.rows for o in outcomes):
+        # An officer whose record is gone is gone from the identity vault too: a sealed staff
+        # number kept for nobody would outlive the data it lets someone re-identify.
+        store.execute(f"DELETE FROM {IDENTITY_VAULT} WHERE officer_id NOT IN (SELECT officer_id FROM officers)")
         store.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [_cutoff(as_of, 1)])
         # Features, scores and flags computed from removed records are stale: drop them so
         # they are rebuilt from what remains.
@@ -125,8 +126,7 @@ def compact_postgres(store: Store, outcomes: list[RuleOutcome]) -> list[str]:
         return []
     tables = {TABLES_BY_NAME[o.rule.table].qualified_name for o in outcomes if o.rows}
     tables |= {history_name(TABLES_BY_NAME[o.rule.table]) for o in outcomes if o.rows}
-    if any(o.rows and o.rule.table == "officers" for o in outcomes):
-        tables.add(IDENTITY_VAULT)
+    tables.add(IDENTITY_VAULT)  # seals of officers whose record went (apply)
     tables |= {"record_changes", "quarantine", *derived_tables(store)}
     store.vacuum_full(sorted(tables))  # type: ignore[attr-defined]
     return sorted(tables)

@@ -26,7 +26,8 @@ from openeis.store import Store
 
 OFFICER_COLUMNS = ("officer_id", "other_officer_id", "officer")
 THIRD_PARTY_TABLES = {"restricted.complainants", "restricted.complainants_history"}
-BOOKKEEPING = {"access_log", "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"}
+BOOKKEEPING = {"access_log", "quarantine", "record_changes", "ingest_batches", "ingest_files", "store_meta",
+               "schema_migrations"}
 
 
 @dataclass
