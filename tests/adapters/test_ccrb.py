@@ -59,7 +59,7 @@ def test_reingest_is_idempotent_and_ids_stable(tmp_path):
             before = store_digest(store_path)
     after = store_digest(store_path)
     assert report.total("inserted") == 0 and report.total("updated") == 0
-    assert {n for n in before if before[n] != after[n]} == {"ingest_batches"}
+    assert {n for n in before if before[n] != after[n]} == {"ingest_batches", "ingest_files"}  # the batch, its files
 
 
 def test_names_and_raw_ids_never_reach_the_store(tmp_path):
