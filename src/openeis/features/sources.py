@@ -118,6 +118,11 @@ class Source:
     pieces_by: tuple[str, ...] = ()
     codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     numeric: tuple[str, ...] = ()
+    # other tables' values that attributes read, LEFT JOINed to the rows by key: alias ->
+    # (relation with at most one row per key, join condition). A join, not a correlated
+    # subquery in the attribute: PostgreSQL runs one of those per row (on Chicago, a scan of
+    # 156k complaints for each of 216k allegations, twice per query).
+    lookups: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -141,16 +146,19 @@ _add(Source(
     attributes={
         "category": "t.category",
         "complaint_id": "t.complaint_id",
-        # for labels on "a complaint recorded in [D, D + 12 months)"
-        # ({complaints}: the complaints' versions as known then, or the table itself)
-        "complaint_rec_floor_day": "(SELECT " + floor_day("c.recorded_at")
-        + " FROM {complaints} c WHERE c.complaint_id = t.complaint_id{complaint_holds})",
+        # for labels on "a complaint recorded in [D, D + 12 months)" (lookup cx below)
+        "complaint_rec_floor_day": "cx.rec_floor_day",
         # the officer's first allegation on a complaint (earliest to exist): counts complaints
         "first_on_complaint": "row_number() OVER (PARTITION BY t.officer_id, t.complaint_id{piece} "
         f"ORDER BY greatest({known_day('t.occurred_at')}, {known_day('t.recorded_at')}), "
         "t.allegation_id) = 1",
     },
     pieces_by=("officer_id", "complaint_id"),
+    # the complaint's recorded day ({complaints}: the complaints' versions as known then, or
+    # the table itself); complaint_id is the complaints' key, so one row per complaint
+    lookups={"cx": ("(SELECT c.complaint_id, min(" + floor_day("c.recorded_at") + ") AS rec_floor_day "
+                    "FROM {complaints} c WHERE c.complaint_id IS NOT NULL{complaint_holds} GROUP BY c.complaint_id)",
+                    "cx.complaint_id = t.complaint_id")},
     state={"finding": "t.finding", "outcome": "t.outcome"},
     undecided=("open",),
     codes=_codes("allegations", "category", "finding", "outcome"),
@@ -345,7 +353,9 @@ def source_sql(src: Source, phase: str, officer_filter: str | None = None,
             relation = _pieces_sql(relation, src.pieces_by)
             vend = "t._pt_day"
         vis = f"greatest({vis}, {'t._pf_day' if src.pieces_by else 't._vf_day'})"
-    inner = f"(SELECT t.*, {inner_attrs} FROM {relation} t{where_sql})"
+    lookups = "".join(f" LEFT JOIN {_attribute(sql, versions, known_at_day, False)} {alias} ON {on}"
+                      for alias, (sql, on) in src.lookups.items())
+    inner = f"(SELECT t.*, {inner_attrs} FROM {relation} t{lookups}{where_sql})"
     attrs = ", ".join(f"t.a_{name} AS {name}" for name in src.attributes)
     base = (f"t.officer_id AS officer, {occ} AS occ_day, {start} AS start_day, {end} AS end_day, "
             f"{floor_day('t.occurred_at')} AS occ_floor_day, {floor_day('t.recorded_at')} AS rec_floor_day")
