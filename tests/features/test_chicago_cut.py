@@ -5,14 +5,27 @@ Cut again at D = 2009-01-01 by the same recipe (tests/support/cpdp_cut.py), it i
 held on D. Both are read with the cpdp adapter into two stores with one key (so one set of
 pseudonyms). Whatever the whole copy holds beyond D was not known on D, so the features on D
 and on D minus 6 months, the labels of those dates as known at D, and the cohorts (the rows of
-each) must be identical, every column, to the last bit. On DuckDB: the rule is the same SQL on
-every engine, and tests/features/test_engines.py and test_corrections.py find PostgreSQL
-and Spark equal to DuckDB (a PostgreSQL feature build at Chicago's size takes well over ten
-minutes on this machine).
+each) must be identical, every column, to the last bit.
+
+On DuckDB in every run; on PostgreSQL too when asked, with OPENEIS_CHICAGO_POSTGRES=1 (it would
+add about two minutes to a CI run whose budget is 8 minutes on 2 cores; docs/features.md, "The
+Chicago cut on PostgreSQL"):
+
+    OPENEIS_CHICAGO_POSTGRES=1 .venv/bin/pytest tests/features/test_chicago_cut.py
+
+Run by hand on 2026-12-06, 2 cores shared: 9 passed in 160 s at load 5.5-8.5, the PostgreSQL
+case 113 s of it (ingest 41 s, features and labels 54 s, the comparison with DuckDB 18 s); and
+in 359 s at load 9-11.5, the PostgreSQL case 162 s.
+
+The PostgreSQL stores are two databases (whole and cut) on the test server
+(tests/support/postgres_server.py), with the same key file. The PostgreSQL case also checks its
+features and labels of the whole copy against DuckDB's, cell by cell (floats to 1e-12, as in
+tests/features/test_engines.py).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, time
 
 import pyarrow as pa
@@ -25,11 +38,15 @@ from openeis.features.labels import label_definitions
 from openeis.store import open_store
 from support.adapter_checks import shared_data
 from support.cpdp_cut import cut_cpdp
+from support.engines import assert_same_table
 from support.replay import openeis
 
 D = date(2009, 1, 1)
 DATES = [add_months(D, -6), D]
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+CHICAGO_POSTGRES = os.environ.get("OPENEIS_CHICAGO_POSTGRES") == "1"
+ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.skipif(
+    not CHICAGO_POSTGRES, reason="the Chicago cut on PostgreSQL is opt-in: OPENEIS_CHICAGO_POSTGRES=1"))]
 
 
 def _tables(store_path: str) -> tuple[pa.Table, pa.Table]:
@@ -65,21 +82,50 @@ def cut_copy(tmp_path_factory):
     return root, whole, cut_cpdp(whole, root / "cut", D)
 
 
+def _ingest(url: str, directory, key) -> None:
+    openeis("init", "--store", url, "--key-file", key)
+    openeis("ingest", "--format", "cpdp", directory, "--store", url, "--key-file", key)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def stores(cut_copy):
+def stores(request, engine, cut_copy):
+    """The whole copy and the cut, each in a store of `engine`, with one key file."""
     root, whole, cut = cut_copy
     key = root / "chicago.key"
-    paths = {}
+    if engine == "duckdb":
+        urls = {"whole": str(root / "whole.duckdb"), "cut": str(root / "cut.duckdb")}
+    else:
+        server = request.getfixturevalue("postgres_server")
+        urls = {}
+        for name in ("whole", "cut"):
+            database = f"openeis_chicago_{name}_{os.getpid()}"
+            server.admin(f'DROP DATABASE IF EXISTS "{database}"')
+            server.admin(f'CREATE DATABASE "{database}"')
+            urls[name] = server.url(database)
     for name, directory in (("whole", whole), ("cut", cut)):
-        paths[name] = str(root / f"{name}.duckdb")
-        openeis("init", "--store", paths[name], "--key-file", key)
-        openeis("ingest", "--format", "cpdp", directory, "--store", paths[name], "--key-file", key)
-    return paths
+        _ingest(urls[name], directory, key)
+    yield urls
+    if engine == "postgres":
+        for url in urls.values():
+            server.admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+# DuckDB's features and labels of the whole copy, kept for the comparison with PostgreSQL's
+# (only when that runs: otherwise they would stay in the worker's memory for nothing)
+_DUCKDB_WHOLE: dict[str, tuple[pa.Table, pa.Table]] = {}
 
 
 @pytest.fixture(scope="module")
-def tables(stores):
-    return {name: _tables(path) for name, path in stores.items()}
+def tables(engine, stores):
+    built = {name: _tables(url) for name, url in stores.items()}
+    if engine == "duckdb" and CHICAGO_POSTGRES:
+        _DUCKDB_WHOLE["tables"] = built["whole"]
+    return built
 
 
 def test_the_cut_holds_less_than_the_whole_copy(stores):
@@ -137,3 +183,16 @@ def test_the_whole_copy_knows_more_later(stores, tables):
         finally:
             store.close()
     assert sum(found["whole"].column("complaint_12m").to_pylist()) > sum(found["cut"].column("complaint_12m").to_pylist())
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:], indirect=True)
+def test_postgres_equals_duckdb(engine, cut_copy, tables):
+    """PostgreSQL's features and labels of the whole copy are DuckDB's (built here if this worker
+    has not built them)."""
+    root, whole, _ = cut_copy
+    if "tables" not in _DUCKDB_WHOLE:  # the DuckDB case ran on another worker
+        url = str(root / "whole-for-comparison.duckdb")
+        _ingest(url, whole, root / "chicago.key")
+        _DUCKDB_WHOLE["tables"] = _tables(url)
+    for expected, got in zip(_DUCKDB_WHOLE["tables"], tables["whole"]):
+        assert_same_table(expected, got)
