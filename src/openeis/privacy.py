@@ -33,10 +33,17 @@ def default_key_path(store: str) -> Path:
     return path.with_suffix(".key")
 
 
-def create_key_file(path: Path) -> bytes:
-    """Write a new random key with 0600 permissions; refuse to overwrite one."""
+def new_key() -> bytes:
+    """A new random key, in memory only: `openeis init` writes it once the store is known to
+    take it (a refused init leaves no key behind)."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def create_key_file(path: Path, key: bytes | None = None) -> bytes:
+    """Write a key (a new random one unless given) with 0600 permissions; refuse to
+    overwrite one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(KEY_BYTES)
+    key = key if key is not None else new_key()
     # O_EXCL: never silently replace a key, which would orphan every pseudonym made with it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -64,13 +71,6 @@ def read_key_file(path: Path) -> bytes:
     if len(key) != KEY_BYTES:
         raise KeyFileError(f"key file {path} holds {len(key)} bytes, expected {KEY_BYTES}")
     return key
-
-
-def load_or_create_key(path: Path) -> tuple[bytes, bool]:
-    """The key at path, creating it if absent. Returns (key, created)."""
-    if path.exists():
-        return read_key_file(path), False
-    return create_key_file(path), True
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from openeis.application.errors import Invalid, NotFound, refusing
 from openeis.application.session import Session
 from openeis.governance import access_log
+from openeis.governance.log_anchor import AnchorError, AnchorRecord
 from openeis.governance.roles import Action, Resource, Role
 from openeis.privacy import Pseudonymiser
 
@@ -141,15 +142,63 @@ def transparency_record(session: Session) -> dict:
 
 
 def verify_log(session: Session) -> tuple[access_log.Verification, str | None]:
-    """Walk the hash chain and check the signed head (without the key: the chain only, and
-    nothing is logged, since an entry needs the key). Returns the result and the head after
-    this check's own entry."""
+    """Walk the hash chain, check the signed head and the anchor outside the store (without
+    the key: the chain and the anchor's numbers only, never called verified, and nothing is
+    logged, since an entry needs the key). Returns the result and the head after this
+    check's own entry."""
     session.allow(Action.READ, Resource.ACCESS_LOG, purpose="verify the access log")
-    result = access_log.verify(session.store, session.key)
+    record, signed, problem = _anchor_record(session)
+    result = access_log.verify(session.store, session.key, record, signed, problem)
     if session.key is not None:
         session.log(Action.READ, Resource.ACCESS_LOG, {"verified": result.ok, "entries": result.entries},
                     "verify the access log")
     return result, access_log.head(session.store)
+
+
+def _anchor_record(session: Session) -> tuple[AnchorRecord | None, bool | None, str | None]:
+    """This store's anchor record, whether its signature checks out, and what is wrong with
+    it if it cannot be read. A missing record is evidence when the key is at hand (with the
+    key, opening the session anchors a store anchored nowhere yet, so only a file that could
+    not be written is left without one)."""
+    anchor = session.anchor
+    if anchor is None:
+        return None, None, None
+    try:
+        record = anchor.read()
+    except AnchorError as error:
+        return None, None, str(error)
+    if record is None:
+        if session.key is None:
+            return None, None, None
+        return None, None, f"the anchor file {anchor.path} holds no anchor for this store (it could not be written)"
+    return record, anchor.signature_ok(record), None
+
+
+def reanchor(session: Session, reason: str) -> tuple[AnchorRecord | None, int]:
+    """Accept the log as it is now, after a restore an administrator knows of: the anchor
+    moves to the current signed head, and an entry records the old anchor, the new one and
+    why. Only a log whose chain and head verify may be re-anchored (the anchor alone may be
+    what is wrong). Returns the record replaced and the entry anchored at."""
+    session.allow(Action.CHANGE, Resource.ACCESS_LOG, purpose="re-anchor the access log")
+    if not reason.strip():
+        raise Invalid("give the reason for re-anchoring (e.g. the backup that was restored and why)")
+    if session.anchor is None or session.key is None:
+        raise Invalid("the key file is needed to re-anchor the access log")
+    unanchored = access_log.verify(session.store, session.key)
+    if not unanchored.ok:
+        raise Invalid(f"only a log whose chain and head check out can be re-anchored: {unanchored}")
+    with session.transaction():
+        seq, entry_hash = access_log.head_entry(session.store)
+        try:
+            previous = session.anchor.read()
+        except AnchorError:
+            previous = None
+        session.log(Action.CHANGE, Resource.ACCESS_LOG,
+                    {"previous_anchor": previous.seq if previous else None, "anchored_at": seq + 1},
+                    "re-anchor the access log", reason=reason.strip())
+    seq, entry_hash = access_log.head_entry(session.store)
+    replaced = session.anchor.replace(seq, entry_hash)
+    return replaced, seq
 
 
 def log_head(session: Session) -> str | None:

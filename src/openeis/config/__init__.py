@@ -21,4 +21,5 @@ from openeis.config.settings import (
     load_config,
 )
 
-__all__ = ["ConfigFileError", "IngestConfig", "OpenEISConfig", "PrivacyConfig", "config_markdown", "load_config"]
+__all__ = ["ConfigFileError", "IngestConfig", "OpenEISConfig", "PrivacyConfig", "config_markdown",
+           "load_config"]

@@ -59,6 +59,14 @@ class PrivacyConfig(Section):
         description="Pseudonymisation key file. Default: beside the store file, with the "
         "suffix .key (openeis.duckdb -> openeis.key). The --key-file flag overrides it.",
     )
+    log_anchor_file: str | None = Field(
+        None,
+        description="Where the access log's anchor is kept: the newest entry of each store's "
+        "log, signed with its key, outside the store, so that `openeis log verify` detects a "
+        "wiped or rolled-back log (docs/governance.md). Default: beside the key file, with the "
+        "suffix .anchor (openeis.key -> openeis.anchor). Every process that writes to the store "
+        "should use the same file (one host: web workers and commands alike).",
+    )
 
 
 class RetentionConfig(Section):

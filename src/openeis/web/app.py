@@ -16,7 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openeis import __version__
 from openeis.application.errors import AccessDenied, Refused
+from openeis.application.session import check_key
 from openeis.config import OpenEISConfig
+from openeis.governance.log_anchor import LogAnchor
 from openeis.review.workflow import Conflict, ReviewError
 from openeis.web import api, pages
 from openeis.web.deps import CsrfFailed, SignInRequired
@@ -46,7 +48,10 @@ def _error(request: Request, status: int, message: str, **extra):
 
 
 def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
-               secure_cookies: bool = False) -> FastAPI:
+               secure_cookies: bool = False, anchor: LogAnchor | None = None) -> FastAPI:
+    """The application on one store. `key` must be the store's own (`prepare_store` checks
+    it); `anchor` keeps the access log's newest entry outside the store (None: not anchored,
+    as in tests that make their store without a key file)."""
     app = FastAPI(
         title="OpenEIS",
         version=__version__,
@@ -62,8 +67,10 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     with app.state.stores.borrow() as store:
         from openeis.review.officer import ensure_lookup_indexes
 
+        check_key(store, key, store_url)  # a wrong key must not sign a single entry
         ensure_lookup_indexes(store)
     app.state.key = key
+    app.state.anchor = anchor
     app.state.config = config or OpenEISConfig()
     app.state.secure_cookies = secure_cookies
 
