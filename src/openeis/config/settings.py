@@ -69,6 +69,33 @@ class PrivacyConfig(Section):
     )
 
 
+class SignInConfig(Section):
+    """Throttling of the web application's sign-in form against password guessing."""
+
+    max_failures_per_account: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins under one name within `window_minutes` after which that name "
+        "is locked (even the right password is refused) until the oldest of them is older than "
+        "the window. Counted for names no account has too, so a lockout tells nobody whether a "
+        "name exists.",
+    )
+    max_failures_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed sign-ins from one client address within `window_minutes` after which "
+        "every sign-in from it is refused (password spraying across many names).",
+    )
+    window_minutes: int = Field(15, ge=1, le=24 * 60, description="The window failures are counted in.")
+    address_header: str | None = Field(
+        None,
+        description="Behind a reverse proxy: the request header holding the client's address "
+        "(e.g. X-Forwarded-For; its first address is used). Only set it when the proxy "
+        "overwrites that header, or anyone could pick their own address. Default: the "
+        "connection's address.",
+    )
+
+
 class RetentionConfig(Section):
     rules: list[RetentionRule] = Field(
         default_factory=default_rules,
@@ -89,6 +116,7 @@ class OpenEISConfig(Section):
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
     splits: SplitsConfig = Field(default_factory=SplitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    sign_in: SignInConfig = Field(default_factory=SignInConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     flags: FlagsConfig = Field(default_factory=FlagsConfig)

@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from openeis.application import governance as governance_actions
 from openeis.application import models as model_actions
 from openeis.application import review as review_actions
+from openeis.application import sign_in as sign_in_actions
 from openeis.application.errors import GateRefused, Invalid
 from openeis.application.session import Session
 from openeis.governance import sign_in
 from openeis.governance.roles import Role
-from openeis.governance.users import check_password
 from openeis.review.workflow import DECISIONS, Conflict, FactorFeedback, ReviewError, ReviewInput
 from openeis.web import charts
 from openeis.web.api import access_log_check, access_log_page
@@ -49,29 +49,52 @@ def login_form(request: Request, next: str = "/", failed: bool = False):
 
 
 @router.post("/login")
-def login(request: Request, store: StoreDep, name: Annotated[str, Form()], password: Annotated[str, Form()],
-          login_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
+def login(request: Request, store: StoreDep, name: Annotated[str, Form(max_length=1000)],
+          password: Annotated[str, Form(max_length=1000)],
+          login_token: Annotated[str, Form(max_length=200)] = "", next: Annotated[str, Form(max_length=2000)] = "/"):
     cookie = request.cookies.get(LOGIN_COOKIE) or ""
     if not login_token or not secrets.compare_digest(cookie, login_token):
         return error_page(request, 403, "the sign-in form expired or was not sent from this site: try again")
-    user = check_password(store, name, password)
-    if user is None:
+    state = request.app.state
+    outcome = sign_in_actions.sign_in(store, state.key, state.anchor, state.config.sign_in, name, password,
+                                      client_address(request))
+    if outcome.locked_until is not None:
+        minutes = -(-outcome.retry_after // 60)
+        token = secrets.token_urlsafe(24)
+        response = render(request, "login.html", None, http_status=429, next=_safe_next(next), login_token=token,
+                          locked=f"Too many failed sign-ins: try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
+                            secure=state.secure_cookies, max_age=3600)
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome.user is None or outcome.secret is None:
         return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next), safe='')}", status_code=303)
-    secret, _ = sign_in.start_session(store, user)
     target = _safe_next(next)
     if target == "/":
-        target = HOME.get(user.role, "/queue")
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(sign_in.SESSION_COOKIE, secret, httponly=True, samesite="lax",
-                        secure=request.app.state.secure_cookies, max_age=sign_in.SESSION_HOURS * 3600)
-    response.delete_cookie(LOGIN_COOKIE)
-    return response
+        target = HOME.get(outcome.user.role, "/queue")
+    signed_in = RedirectResponse(target, status_code=303)
+    signed_in.set_cookie(sign_in.SESSION_COOKIE, outcome.secret, httponly=True, samesite="lax",
+                        secure=state.secure_cookies, max_age=sign_in.SESSION_HOURS * 3600)
+    signed_in.delete_cookie(LOGIN_COOKIE)
+    return signed_in
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or behind a proxy the first address of the
+    header `[sign_in] address_header` names (only set it where the proxy overwrites it)."""
+    header = request.app.state.config.sign_in.address_header
+    if header:
+        forwarded = request.headers.get(header, "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/logout")
 def logout(request: Request, store: StoreDep, caller: PageCaller, csrf_token: Annotated[str, Form()] = ""):
     check_csrf(caller, csrf_token)
-    sign_in.end_session(store, request.cookies.get(sign_in.SESSION_COOKIE))
+    state = request.app.state
+    sign_in_actions.sign_out(store, state.key, state.anchor, request.cookies.get(sign_in.SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sign_in.SESSION_COOKIE)
     return response
