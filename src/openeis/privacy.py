@@ -100,3 +100,35 @@ class Pseudonymiser:
             f"left(sha256(?::BLOB || unhex(sha256(?::BLOB || {message}))), {PSEUDONYM_HEX_CHARS}) END"
         )
         return expression, [outer, inner]
+
+
+# -- files holding personal data ------------------------------------------------------------
+
+
+class PrivateFileError(Exception):
+    """A file or folder for personal data that others could read."""
+
+
+def private_directory(path: Path) -> Path:
+    """A folder for personal data (a subject access export, audit rows): made 0700 if new;
+    refused if it exists and others may enter it, since anything written there could be read."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        os.chmod(path, 0o700)  # whatever the umask
+        return path
+    if not path.is_dir():
+        raise PrivateFileError(f"{path} exists and is not a folder")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise PrivateFileError(f"{path} can be read by others (mode {mode:o}): give a new folder (it is made "
+                               f"0700) or run `chmod 700 {path}` first")
+    return path
+
+
+def write_private_text(path: Path, text: str) -> Path:
+    """Write a file only its owner can read (0600), replacing one that is there."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
+    with os.fdopen(descriptor, "w", newline="") as handle:
+        handle.write(text)
+    return path

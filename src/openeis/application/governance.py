@@ -27,30 +27,83 @@ class SubjectAccess:
     html_path: Path
 
 
+PSEUDONYM_PREFIX_MIN = 8  # hex characters (32 bits): the queue shows 12
+
+
 def subject_access(session: Session, officer: str, out: Path, is_pseudonym: bool = False,
                    reference: str = "") -> SubjectAccess:
-    """Export everything held on one officer, as JSON and HTML. An officer may ask only for
-    their own; the files are removed again if the log entry cannot be written."""
+    """Export everything held on one officer, as JSON and HTML (0600 files in a 0700 folder).
+    The officer must be one the store holds: an unknown identifier, or a pseudonym prefix
+    that is too short or matches several officers, is refused rather than answered with an
+    empty export. An officer may ask only for their own; the files are removed again if the
+    log entry cannot be written."""
     from openeis.governance.subject_access import add_current_features, collect, write_export
+    from openeis.privacy import PrivateFileError
 
     assert session.key is not None
-    pseudonym = officer if is_pseudonym else Pseudonymiser(session.key).pseudonym("officer", officer)
-    session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose="subject access request", officer=pseudonym)
+    purpose = "subject access request"
+    session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose=purpose)
+    given = officer.strip()
+    own = session.actor.officer if session.actor.role is Role.OFFICER else None
+    if own is not None and not _names_own(session, given, is_pseudonym, own):
+        # Refused before looking the officer up: whether someone else exists is not an officer's to learn.
+        session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose=purpose, officer=given or "?")
+    pseudonym = _officer_pseudonym(session, given, is_pseudonym)
+    session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose=purpose, officer=pseudonym)
     store = session.store
     with session.transaction():
         export = collect(store, pseudonym)
-        if export.sections:  # an officer the store knows: their current features too
-            add_current_features(store, export, session.config.features)
-        json_path, html_path = write_export(export, out, reference)
+        add_current_features(store, export, session.config.features)
+        with refusing(Invalid, PrivateFileError):
+            json_path, html_path = write_export(export, out, reference)
         try:
             session.log(Action.EXPORT, Resource.SUBJECT_ACCESS,
-                        {"officer": pseudonym, "records": export.total(), "reference": reference},
-                        "subject access request")
+                        {"officer": pseudonym, "records": export.total(), "reference": reference}, purpose)
         except BaseException:
             json_path.unlink(missing_ok=True)
             html_path.unlink(missing_ok=True)
             raise
     return SubjectAccess(pseudonym, export.total(), len(export.sections), json_path, html_path)
+
+
+def _names_own(session: Session, given: str, is_pseudonym: bool, own: str) -> bool:
+    assert session.key is not None
+    if is_pseudonym:
+        text = given.lower()
+        return len(text) >= PSEUDONYM_PREFIX_MIN and own.startswith(text)
+    return Pseudonymiser(session.key).pseudonym("officer", given) == own
+
+
+def _officer_pseudonym(session: Session, given: str, is_pseudonym: bool) -> str:
+    """The full pseudonym of an officer the store holds, from the force's identifier or
+    from a pseudonym (or a unique prefix of one, at least PSEUDONYM_PREFIX_MIN characters)."""
+    from openeis.privacy import PSEUDONYM_HEX_CHARS
+
+    assert session.key is not None
+    store = session.store
+    if not given:
+        raise Invalid("--officer is empty: give the force's officer identifier (or a pseudonym with --pseudonym)")
+    if not is_pseudonym:
+        pseudonym = Pseudonymiser(session.key).pseudonym("officer", given)
+        if not store.scalar("SELECT count(*) FROM officers WHERE officer_id = ?", [pseudonym]):
+            raise NotFound(f"no officer {given!r} in this store: check the identifier as the force writes it "
+                           "(or pass a pseudonym with --pseudonym); nothing was exported")
+        return pseudonym
+    text = given.lower()
+    if not all(c in "0123456789abcdef" for c in text) or len(text) > PSEUDONYM_HEX_CHARS:
+        raise Invalid(f"{given!r} is not a pseudonym ({PSEUDONYM_HEX_CHARS} hexadecimal characters, or a "
+                      f"prefix of at least {PSEUDONYM_PREFIX_MIN}); for the force's identifier leave out --pseudonym")
+    if len(text) < PSEUDONYM_PREFIX_MIN:
+        raise Invalid(f"pseudonym prefix {given!r} is too short: give at least {PSEUDONYM_PREFIX_MIN} of its "
+                      f"{PSEUDONYM_HEX_CHARS} characters")
+    found = [row[0] for row in store.query(
+        "SELECT officer_id FROM officers WHERE officer_id LIKE ? ORDER BY officer_id LIMIT 3", [text + "%"])]
+    if not found:
+        raise NotFound(f"no officer with pseudonym {given!r} in this store; nothing was exported")
+    if len(found) > 1:
+        raise Invalid(f"pseudonym prefix {given!r} matches more than one officer: give more of its characters "
+                      "(the full pseudonym has 20)")
+    return found[0]
 
 
 # -- retention -----------------------------------------------------------------------------
