@@ -45,6 +45,7 @@ def ingest_ccrb(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    limits=None,
 ) -> IngestReport:
     path = Path(path)
     if not path.exists():
@@ -52,5 +53,5 @@ def ingest_ccrb(
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="ccrb", extra_notes=summary_notes,
-        before_commit=before_commit,
+        before_commit=before_commit, limits=limits,
     )

@@ -68,11 +68,12 @@ def ingest_cpdp(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    limits=None,
 ) -> IngestReport:
     if not Path(path).is_dir():
         raise IngestFailed(f"{path}: --format cpdp expects the directory of the CPDP unified data files")
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="cpdp", extra_notes=quirk_notes,
-        before_commit=before_commit,
+        before_commit=before_commit, limits=limits,
     )

@@ -22,6 +22,7 @@ def ingest_mapped(
     source_format: str = "mapped",
     extra_notes=None,
     before_commit=None,
+    limits=None,
 ) -> IngestReport:
     """Map the files at `path` (a directory, or the one file of a one-source mapping), then
     validate and write them like canonical input. Notes: the mapping's own caveats first,
@@ -39,6 +40,7 @@ def ingest_mapped(
             source_format=source_format,
             progress=progress,
             before_commit=before_commit,
+            limits=limits,
         )
     except IngestFailed as error:
         error.notes = notes  # type: ignore[attr-defined]  # what the adapter counted, for the message

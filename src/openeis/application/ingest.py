@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from openeis.application.errors import BatchRefused, Invalid
+from openeis.application.errors import BatchRefused, Invalid, Refused
 from openeis.application.session import Session
 from openeis.governance.roles import Action, Resource
 from openeis.ingest import IngestFailed, IngestReport, ingest_canonical
+from openeis.ingest.canonical import describe_error
+from openeis.ingest.validate import ValueLimits
 from openeis.privacy import Pseudonymiser
 
 Progress = Callable[[str, int, int], None]
@@ -33,17 +35,23 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
         session.log(Action.CHANGE, Resource.INGEST, {"batch": report.batch_id, "tables": counts}, "ingest")
 
     pseudonymiser = Pseudonymiser(session.key)
+    limits = ValueLimits(session.config.ingest.earliest_date, session.config.ingest.latest_date)
     try:
         if format == "canonical":
             return ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
                                     progress=progress, before_commit=log_batch,
-                                    memory_limit=session.config.ingest.memory_limit)
+                                    memory_limit=session.config.ingest.memory_limit, limits=limits)
         return ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
-                             quarantine=use_quarantine, progress=progress, before_commit=log_batch)
+                             quarantine=use_quarantine, progress=progress, before_commit=log_batch, limits=limits)
     except MappingError as error:
         raise Invalid(str(error)) from None
     except IngestFailed as failure:
         raise BatchRefused(str(failure), failure.problems, list(getattr(failure, "notes", []))) from None
+    except Refused:
+        raise
+    except Exception as error:  # noqa: BLE001 (an input nobody foresaw is refused too, never a traceback)
+        # The batch writes in one transaction, so whatever failed, nothing of it was kept.
+        raise BatchRefused(f"{directory}: cannot be loaded: {describe_error(error)}; nothing was written") from error
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from openeis.config.audit import AuditConfig
 from openeis.config.detectors import DetectorsConfig
@@ -51,6 +52,23 @@ class IngestConfig(Section):
         "workspace of a server store): a batch's staged rows wait for the all-or-nothing write, and "
         "beyond the limit DuckDB spills them, pseudonymised, to its temporary directory (a 35k-officer force: peak 4.0 GiB at 2GB, 5.1 GiB unlimited, 3.2 GiB at 1GB; docs/benchmarks.md).",
     )
+    earliest_date: date = Field(
+        date(1900, 1, 1),
+        description="The earliest date a record may carry (any date or time column, and "
+        "birth_year): earlier ones are refused as implausible (typing errors such as 0215 for "
+        "2015, or a placeholder date). Records of a force's history before it need it lowered.",
+    )
+    latest_date: date = Field(
+        date(2100, 12, 31),
+        description="The latest date a record may carry: later ones are refused as implausible "
+        "(e.g. 9999-12-31 as 'no end'; leave an end empty instead).",
+    )
+
+    @model_validator(mode="after")
+    def _span(self) -> IngestConfig:
+        if self.latest_date <= self.earliest_date:
+            raise ValueError("latest_date must be after earliest_date")
+        return self
 
 
 class PrivacyConfig(Section):

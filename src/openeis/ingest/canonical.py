@@ -25,14 +25,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover
-from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
+from openeis.ingest.validate import (ValueLimits, foreign_key_check, parsed, parsed_timestamp_sql, quote,
+                                    typed_value_sql, value_checks)
 from openeis.privacy import Pseudonymiser
-from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
+from openeis.schema import TABLES_BY_NAME, ColumnType, Privacy, Table, ingest_order
 from openeis.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -91,11 +94,13 @@ def ingest_canonical(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    limits: ValueLimits | None = None,
 ) -> IngestReport:
     sources, ignored = discover(directory)
     report = ingest_tables(
         store, [CanonicalFile(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
         source_format="canonical", progress=progress, before_commit=before_commit, memory_limit=memory_limit,
+        limits=limits,
     )
     report.ignored_files = ignored
     return report
@@ -111,6 +116,7 @@ def ingest_tables(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    limits: ValueLimits | None = None,
 ) -> IngestReport:
     """Validate and write already-read inputs (adapters for other formats end here too).
 
@@ -118,10 +124,36 @@ def ingest_tables(
     embedded; an in-process DuckDB for a server, so raw identifiers and the key stay in this
     process); only valid, pseudonymised rows are sent to the store.
     `before_commit` runs inside the write transaction (the access log entry goes there, so
-    the change and its record commit together or not at all)."""
+    the change and its record commit together or not at all).
+
+    Whatever goes wrong, the batch is refused as a whole with IngestFailed naming the file
+    (and, for a bad value, its line and column): an error nobody foresaw too, since the
+    write is one transaction and nothing is half-written."""
     check_key(store, pseudonymiser)
-    with store.workspace() as work, _memory_limited(work, memory_limit):
-        return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit)
+    where = _Where(source or "the input")
+    try:
+        with store.workspace() as work, _memory_limited(work, memory_limit):
+            return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress,
+                           before_commit, limits or ValueLimits(), where)
+    except IngestFailed:
+        raise
+    except Exception as error:  # noqa: BLE001 (every input is refused clearly, never a traceback)
+        raise IngestFailed(f"{where.file}: cannot be loaded: {describe_error(error)}; nothing was written") from error
+
+
+@dataclass
+class _Where:
+    """The file a batch is at, for an error nobody foresaw."""
+
+    file: str
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a person: the error's first line, without the engine's stack."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    kind = type(error).__name__
+    shown = f"{kind}: {text}" if text else kind
+    return shown if len(shown) <= 300 else shown[:297] + "..."
 
 
 def _ingest(
@@ -134,6 +166,8 @@ def _ingest(
     source_format: str,
     progress: Progress | None,
     before_commit: Callable[[IngestReport], None] | None,
+    limits: ValueLimits,
+    where: _Where,
 ) -> IngestReport:
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -151,16 +185,17 @@ def _ingest(
             if progress:
                 progress(f"reading and validating {table.name}", number, len(ordered))
             item = by_table.pop(table.name)
+            where.file = item.source.name
             pseudonymised = f"pseudonymised_{table.name}"
             temporary.append(pseudonymised)  # dropped below, or at the end if a check fails
-            rows_read = _pseudonymise_input(work, table, item, pseudonymised, pseudonymiser)
+            rows_read, unreadable = _pseudonymise_input(work, table, item, pseudonymised, pseudonymiser)
             table_report = TableReport(table.name, item.source.name, rows_read=rows_read)
             report.tables.append(table_report)
             if item.unknown_columns:
                 report.unknown_columns[item.source.name] = item.unknown_columns
             if item.discarded_columns:
                 report.discarded_columns[item.source.name] = item.discarded_columns
-            found = _run_checks(work, table, pseudonymised, item.source.name, staged, stored_keys)
+            found = unreadable + _run_checks(work, table, pseudonymised, item.source.name, staged, stored_keys, limits)
             errors = [p for p in found if p.severity == "error"]
             warnings = [p for p in found if p.severity == "warning"]
             table_report.warnings = len(warnings)
@@ -187,6 +222,7 @@ def _ingest(
             )
         if progress:
             progress("writing", len(ordered), len(ordered))
+        where.file = f"{source or 'the batch'} (writing to the store)"
         if work is not store:
             for _, stage, _ in staged:  # valid, pseudonymised rows only
                 sent.append(stage)
@@ -194,6 +230,7 @@ def _ingest(
         with store.transaction():
             store.lock("ingest")  # one batch writes at a time: matching on keys needs it
             for table, stage, table_report in staged:
+                where.file = f"{table_report.file} (writing to the store)"
                 _upsert(store, table, stage, batch_id, table_report)
             _write_quarantine(store, batch_id, quarantine_rows)
             _write_batch(store, report, source_format, started_at)
@@ -247,18 +284,52 @@ class StoredKeys:
 
 def _pseudonymise_input(
     work: Store, table: Table, item: ReadResult | CanonicalFile, target: str, pseudonymiser: Pseudonymiser
-) -> int:
-    """Pseudonymise an input batch by batch into one temporary table; the rows read."""
+) -> tuple[int, list[Problem]]:
+    """Pseudonymise an input batch by batch into one temporary table; the rows read, and the
+    values holding control characters (seen before any value is pseudonymised)."""
     while True:
         rows = 0
+        controls: list[Problem] = []
         try:
             for number, batch in enumerate(item.batches()):
+                controls += control_characters(batch, item.source.name)
                 with work.registered("input_rows", batch):
                     _pseudonymise(work, table, "input_rows", target, pseudonymiser, append=number > 0)
                 rows += batch.num_rows
-            return rows
+            return rows, controls
         except ReadAgain:  # the file turned out to need the slow reader: start it again
             work.execute(f"DROP TABLE IF EXISTS {target}")
+
+
+_CONTROL = "[\\x00-\\x1f\\x7f-\\x9f]"  # C0 and C1 control characters, DEL
+
+
+def control_characters(batch: pa.Table, file_name: str) -> list[Problem]:
+    """A NUL byte, a line break, an escape sequence... in a canonical value: none belongs in an
+    identifier, a code, a number or a date, and some would break a terminal or a server that
+    shows them. A scan of the raw bytes finds the rare columns that have any."""
+    problems = []
+    for name in batch.column_names:
+        if name == LINE_COLUMN or not _may_hold_control(batch.column(name)):
+            continue
+        hits = pc.fill_null(pc.match_substring_regex(batch.column(name), _CONTROL), False)
+        found = batch.filter(hits)
+        for line, value in zip(found.column(LINE_COLUMN).to_pylist(), found.column(name).to_pylist()):
+            problems.append(Problem(file_name, line, name, value, "holds a control character (a NUL byte, a line "
+                                    "break, a tab or an escape): not allowed in a value"))
+    return problems
+
+
+def _may_hold_control(column: pa.ChunkedArray) -> bool:
+    for chunk in column.chunks:
+        buffers = chunk.buffers()
+        data = buffers[2] if len(buffers) > 2 else None
+        if data is None or not data.size:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if np.any((raw < 32) | (raw == 127)) or np.any((raw[:-1] == 0xC2) & (raw[1:] >= 0x80) & (raw[1:] <= 0x9F)):
+            return True
+    return False
 
 
 def _pseudonymise(
@@ -274,6 +345,8 @@ def _pseudonymise(
     mappings = []
     params: list = []
     for column in table.columns:
+        if column.type is ColumnType.TIMESTAMP:  # parsed once here; checks and the write read it
+            expressions.append(f"{parsed_timestamp_sql(f'i.{column.name}')} AS {parsed(column.name)}")
         if column.privacy is not Privacy.PSEUDONYMISE:
             expressions.append(f"i.{column.name}")
             continue
@@ -326,9 +399,9 @@ def _with_raw_values(table: Table, item: ReadResult | CanonicalFile, problems: l
 
 def _run_checks(
     store: Store, table: Table, view: str, file_name: str, staged: list[tuple[Table, str, TableReport]],
-    stored_keys: StoredKeys,
+    stored_keys: StoredKeys, limits: ValueLimits,
 ) -> list[Problem]:
-    checks = value_checks(table, view)
+    checks = value_checks(table, view, limits=limits)
     staged_names = {t.name: stage for t, stage, _ in staged}
     for column in table.columns:
         if not column.references:
