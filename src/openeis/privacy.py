@@ -12,8 +12,11 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from openeis.sql_text import literal
 
@@ -125,10 +128,16 @@ def private_directory(path: Path) -> Path:
     return path
 
 
-def write_private_text(path: Path, text: str) -> Path:
-    """Write a file only its owner can read (0600), replacing one that is there."""
+@contextmanager
+def write_private(path: Path) -> Iterator[TextIO]:
+    """A text file only its owner can read (0600), replacing one that is there."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
     with os.fdopen(descriptor, "w", newline="") as handle:
+        yield handle
+
+
+def write_private_text(path: Path, text: str) -> Path:
+    with write_private(path) as handle:
         handle.write(text)
     return path
