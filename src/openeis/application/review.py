@@ -102,29 +102,44 @@ def list_flags(session: Session, as_of: date | None = None, statuses: tuple[str,
             "offset": offset, "limit": limit, "flags": flags}
 
 
-def _load_flag(session: Session, flag_id: str) -> dict:
+def _scoped(actor: Actor) -> bool:
+    return actor.role in (Role.REVIEWER, Role.OFFICER)
+
+
+def _load_flag(session: Session, flag_id: str, action: Action, resource: Resource, purpose: str) -> dict:
+    """The flag, once the caller may `action` it. A role that may never do so is refused
+    (403) whether or not the flag exists; for a role limited to some officers, a flag outside
+    its scope answers exactly as a missing one (404), so that it learns nothing of flags it
+    may not see. Both refusals are in the access log."""
+    session.allow(action, resource, purpose=purpose)
     store = session.store
+    missing = f"no flag {flag_id}" + (" in your scope" if _scoped(session.actor) else "")
     rows = store.query(f"SELECT {_FLAG_COLUMNS} FROM flags WHERE flag_id = ?", [flag_id])
     if not rows:
-        raise NotFound(f"no flag {flag_id}")
+        raise NotFound(missing)
     flag = _flag(rows[0])
     flag["unit"] = officer_unit(store, flag["officer"], date.fromisoformat(flag["as_of"]))
+    session.allow(action, resource, purpose=purpose, officer=flag["officer"], officer_unit=flag["unit"],
+                  hidden=missing)
     flag["assigned_to"] = assignments(store).get(flag_id)
     return flag
 
 
 def get_flag(session: Session, flag_id: str) -> dict:
-    """One flag with its explanation, its reviews and, once decided, what happened after."""
-    flag = _load_flag(session, flag_id)
-    session.allow(Action.READ, Resource.FLAGS, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="review a flag")
+    """One flag with its explanation and, for roles that may read reviews, its reviews and,
+    once decided, what happened after (`reviews` and `outcomes` None for the others: an
+    analyst reads flags, not the decisions on them)."""
+    flag = _load_flag(session, flag_id, Action.READ, Resource.FLAGS, "review a flag")
     store = session.store
-    flag["reviews"] = reviews(store, flag_id=flag_id)
+    shown = session.may(Action.READ, Resource.REVIEWS, officer=flag["officer"], officer_unit=flag["unit"])
+    flag["reviews"] = reviews(store, flag_id=flag_id) if shown else None
     flag["outcomes"] = None
     if flag["reviews"]:
         decided = datetime.fromisoformat(flag["reviews"][-1]["decided_at"])
         flag["outcomes"] = officer_records.outcomes_after(store, flag["officer"], decided, _now())
-    session.log(Action.READ, Resource.FLAGS, {"flag": flag_id, "officer": flag["officer"]}, "review a flag")
+    session.log(Action.READ, Resource.FLAGS, {"flag": flag_id, "officer": flag["officer"],
+                                              "reviews": len(flag["reviews"]) if shown else "not shown"},
+                "review a flag")
     return flag
 
 
@@ -136,9 +151,7 @@ def assignable_users(session: Session, unit: str | None) -> list[str]:
 
 def assign_flag(session: Session, flag_id: str, to: str, version: int) -> dict:
     """Give the flag to a reviewer covering the officer's unit (or an administrator)."""
-    flag = _load_flag(session, flag_id)
-    session.allow(Action.CHANGE, Resource.REVIEWS, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="assign a flag")
+    flag = _load_flag(session, flag_id, Action.CHANGE, Resource.REVIEWS, "assign a flag")
     if to not in assignable_users(session, flag["unit"]):
         raise Invalid(f"{to} cannot take this flag: not an enabled reviewer covering unit "
                       f"{flag['unit']} nor an administrator")
@@ -152,9 +165,7 @@ def assign_flag(session: Session, flag_id: str, to: str, version: int) -> dict:
 def review_flag(session: Session, flag_id: str, review: ReviewInput, version: int) -> dict:
     """Record the decision: the review and its access-log entry commit together or not at all.
     A refused review raises review.workflow.ReviewError, a stale version Conflict."""
-    flag = _load_flag(session, flag_id)
-    session.allow(Action.CHANGE, Resource.REVIEWS, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="record a review decision")
+    flag = _load_flag(session, flag_id, Action.CHANGE, Resource.REVIEWS, "record a review decision")
     with session.transaction():
         result = record_review(session.store, flag_id, session.actor.name, review, version)
         session.log(Action.CHANGE, Resource.REVIEWS,
@@ -164,37 +175,42 @@ def review_flag(session: Session, flag_id: str, review: ReviewInput, version: in
 
 
 def flag_reviews(session: Session, flag_id: str) -> list[dict]:
-    flag = _load_flag(session, flag_id)
-    session.allow(Action.READ, Resource.REVIEWS, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="read reviews")
+    flag = _load_flag(session, flag_id, Action.READ, Resource.REVIEWS, "read reviews")
     found = reviews(session.store, flag_id=flag_id)
     session.log(Action.READ, Resource.REVIEWS, {"flag": flag_id, "officer": flag["officer"]}, "read reviews")
     return found
 
 
 def officer_profile(session: Session, officer: str) -> dict:
-    """Timeline, score history, flags with their factors, reviews and outcomes of one officer.
+    """Timeline, score history, flags with their factors, reviews and outcomes of one officer
+    (reviews and their outcomes only for roles that may read reviews; None for the others).
     A reviewer's scope is checked against the unit on the officer's latest flag (the reason
-    they are looking), else against today's posting."""
+    they are looking), else against today's posting; an officer outside the caller's scope
+    answers as an unknown one does."""
+    purpose = "officer profile"
+    session.allow(Action.READ, Resource.SOURCE_RECORDS, purpose=purpose)
     store = session.store
+    missing = f"no officer {officer}" + (" in your scope" if _scoped(session.actor) else "")
     if not officer_records.officer_exists(store, officer):
-        raise NotFound(f"no officer {officer}")
+        raise NotFound(missing)
     flags = [_flag(r) for r in store.query(
         f"SELECT {_FLAG_COLUMNS} FROM flags WHERE officer = ? ORDER BY as_of DESC, source", [officer])]
     on = date.fromisoformat(flags[0]["as_of"]) if flags else _now().date()
     unit = officer_unit(store, officer, on)
-    session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit,
-                  purpose="officer profile")
+    session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit, purpose=purpose,
+                  hidden=missing)
+    shown = session.may(Action.READ, Resource.REVIEWS, officer=officer, officer_unit=unit)
     profile: dict[str, Any] = {
         "officer": officer, "unit": unit, "unit_on": on.isoformat(),
         "timeline": officer_records.timeline(store, officer),
         "score_history": officer_records.score_history(store, officer),
         "flags": flags,
-        "reviews": reviews(store, officer=officer),
+        "reviews": reviews(store, officer=officer) if shown else None,
     }
-    for review in profile["reviews"]:
+    for review in profile["reviews"] or []:
         review["outcomes"] = officer_records.outcomes_after(
             store, officer, datetime.fromisoformat(review["decided_at"]), _now())
     session.log(Action.READ, Resource.SOURCE_RECORDS,
-                {"officer": officer, "timeline_records": len(profile["timeline"])}, "officer profile")
+                {"officer": officer, "timeline_records": len(profile["timeline"]),
+                 "reviews": len(profile["reviews"]) if shown else "not shown"}, purpose)
     return profile

@@ -50,7 +50,8 @@ class Flag(BaseModel):
 
 
 class FlagDetail(Flag):
-    reviews: list[dict[str, Any]]
+    reviews: list[dict[str, Any]] | None = Field(description="The decisions on the flag; null for roles that may "
+                                                 "not read reviews (an analyst).")
     outcomes: dict[str, Any] | None = Field(description="After a decision: records since, against the same time before.")
 
 

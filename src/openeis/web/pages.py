@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +28,15 @@ from openeis.web.rendering import HOME, error_page, render
 
 router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "openeis_login"  # double-submit token protecting the sign-in form itself
+
+
+def _date(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{name} {text[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _safe_next(target: str | None) -> str:
@@ -110,10 +119,11 @@ def home(caller: PageCaller):
 @router.get("/queue", response_class=HTMLResponse)
 def queue(request: Request, caller: PageCaller, session: PageSession, as_of: str | None = None,
           status: str = "open", source: str | None = None, assigned: str | None = None,
-          sort: str = "rank", descending: bool = False, done: str | None = None, page: int = 1):
+          sort: str = "rank", descending: bool = False, done: str | None = None,
+          page: Annotated[int, Query(ge=1, le=10_000_000)] = 1):
     statuses = {"open": review_actions.QUEUE_STATUSES, "new": ("new",), "in_review": ("in_review",),
                 "decided": ("decided",), "all": ()}.get(status, review_actions.QUEUE_STATUSES)
-    chosen = date.fromisoformat(as_of) if as_of else None
+    chosen = _date(as_of, "as_of")
     page = max(1, page)
     result = review_actions.list_flags(session, chosen, statuses,
                                 source or None, assigned or None, sort, descending,
@@ -175,6 +185,8 @@ def _review(request: Request, flag_id: str, caller: Caller, session: Session, fo
                              str(form.get("intervention", "")) or None,
                              date.fromisoformat(follow_up) if follow_up else None)
         version = int(str(form.get("version", "0")))
+        if not 0 <= version <= 2**31 - 1:
+            raise ValueError(version)
     except ValueError:
         return RedirectResponse(f"/flags/{quote(flag_id)}?problem={quote('the follow-up date is not a date')}",
                                 status_code=303)
@@ -275,8 +287,9 @@ def audit_page(request: Request, caller: PageCaller, session: PageSession, audit
 
 
 @router.get("/access-log", response_class=HTMLResponse)
-def access_log_view(request: Request, caller: PageCaller, session: PageSession, before: int | None = None,
-                    outcome: str | None = None, verify: bool = False):
+def access_log_view(request: Request, caller: PageCaller, session: PageSession,
+                    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+                    outcome: Literal["allowed", "denied", ""] | None = None, verify: bool = False):
     check = access_log_check(session) if verify else None
     page = access_log_page(session, 100, before, outcome or None)
     return render(request, "access_log.html", caller, page=page, check=check, outcome=outcome or "")
