@@ -95,7 +95,7 @@ def append_entry(store: Store, key: bytes, anchor: LogAnchor | None, who: access
     entry = access_log.append(store, key, who, action, resource, records=records, purpose=purpose,
                               outcome=outcome, reason=reason, own_transaction=not store.in_transaction)
     if anchor is not None:
-        store.after_commit(lambda: advance_anchor(anchor, entry.seq, entry.entry_hash))
+        store.after_commit(lambda: advance_anchor(anchor, entry.seq, entry.entry_hash), replacing=anchor.path)
 
 
 def advance_anchor(anchor: LogAnchor, seq: int, entry_hash: str) -> None:

@@ -111,22 +111,25 @@ class Store(ABC):
         yield self
 
     _transaction_depth = 0
-    _after_commit: list[Callable[[], None]] | None = None
+    _after_commit: dict[object, Callable[[], None]] | None = None
 
     @property
     def in_transaction(self) -> bool:
         return self._transaction_depth > 0
 
-    def after_commit(self, then: Callable[[], None]) -> None:
+    def after_commit(self, then: Callable[[], None], replacing: object = None) -> None:
         """Run `then` once the current transaction has committed (at once outside one); it is
         dropped if the transaction rolls back. For what must follow a commit and may never
-        run ahead of one: the access log's anchor outside the store."""
+        run ahead of one: the access log's anchor outside the store. A later step given the
+        same `replacing` key takes the place of an earlier one (the anchor moves once, to the
+        transaction's last entry)."""
         if not self._transaction_depth:
             then()
             return
         if self._after_commit is None:
-            self._after_commit = []
-        self._after_commit.append(then)
+            self._after_commit = {}
+        self._after_commit.pop(replacing if replacing is not None else object(), None)
+        self._after_commit[replacing if replacing is not None else object()] = then
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -151,7 +154,7 @@ class Store(ABC):
             self.rollback()
             raise
         self._transaction_depth = 0
-        then: list[Callable[[], None]] = self._after_commit or []
+        then = list((self._after_commit or {}).values())
         self._after_commit = None
         self.commit()
         for step in then:
