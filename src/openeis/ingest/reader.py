@@ -123,6 +123,9 @@ class CanonicalFile:
     def _check_columns(self, batch: pa.Table) -> None:
         table = self.source.table
         present = [name for name in batch.column_names if name != LINE_COLUMN]
+        for name in present:
+            if not name.isprintable():
+                raise IngestFailed(f"{self.source.name}:1: column name {name!r} holds a control character")
         missing = [c.name for c in table.columns if c.required and c.name not in present]
         if missing:
             raise IngestFailed(
@@ -151,7 +154,7 @@ def table_name_of(path: Path) -> str | None:
 def discover(directory: Path) -> tuple[list[SourceFile], list[str]]:
     """Canonical files in a directory (one per table) and the names of files ignored."""
     if not directory.is_dir():
-        raise IngestFailed(f"{directory} is not a directory")
+        raise IngestFailed(f"{directory}: not a directory (give the directory that holds the canonical files)")
     sources: dict[str, SourceFile] = {}
     ignored: list[str] = []
     try:
