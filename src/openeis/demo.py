@@ -112,7 +112,10 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         hits = _detectors_step(session, inputs / "ground_truth", directory, console)
         timings["detectors"] = time.perf_counter() - started
 
-        console.rule("8. governance")
+        console.rule("8. the review queues: one budget, welfare apart")
+        _queue_step(session, console)
+
+        console.rule("9. governance")
         queue = review.list_flags(session, statuses=(), limit=1)["flags"]
         officer = queue[0]["officer"] if queue else hits[0] if hits else None
         if officer:
@@ -126,7 +129,7 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
         due = governance.retention(session, dry_run=True, as_of=snapshot.isoformat()).outcomes
         console.print(f"retention due on {snapshot} (dry run, nothing deleted): "
                       + ", ".join(f"{o.rule.table} {o.rows}" for o in due))
-        console.rule("9. the web application")
+        console.rule("10. the web application")
         accounts = _web_accounts(session, directory)
         names = [line.split("\t")[0] + " (" + line.split("\t")[1] + ")" for line in accounts.read_text().splitlines()[1:]]
         console.print(f"accounts for the browser: {', '.join(names)}; passwords in {accounts}")
@@ -147,6 +150,27 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
                   f"(sign in with an account from {accounts.name})")
     console.print("A flag from OpenEIS is a prompt for a human reviewer, never a verdict.")
     return {"store": store_path, "key": key_path, "inputs": inputs, "synth": summary, "timings": timings}
+
+
+DEMO_OVERRIDE = ("Demonstration on a synthetic force only: most groups are too small for the audit to "
+                 "judge, and no real officer is affected. Never a precedent for a real force.")
+
+
+def _queue_step(session: Session, console: Console) -> None:
+    """The period's queues as a reviewer team receives them: the conduct capacity shared by
+    model flags, rule flags and detector hits, what did not fit, and the welfare queue."""
+    conduct = review.list_flags(session, statuses=(), limit=10**9)
+    welfare = review.list_flags(session, statuses=(), limit=10**9, queue="welfare")
+    by_source = {s: sum(f["source"] == s for f in conduct["flags"]) for s in ("model", "detector", "rule")}
+    missed = conduct["not_queued"]
+    console.print(f"conduct queue as of {conduct['as_of']}: {len(conduct['flags'])} items for a capacity of "
+                  f"{conduct['capacity']} ({by_source['model']} model flags, {by_source['detector']} detector hits, "
+                  f"{by_source['rule']} rule flags); not queued: {missed['model']} more model flags, {missed['rule']} "
+                  f"more officers trigger a threshold rule, {missed['detector']} more detector hits (administrators "
+                  "can browse them).")
+    console.print(f"welfare queue (line managers, occupational health): {len(welfare['flags'])} attendance prompts "
+                  f"for a capacity of {welfare['capacity']}; {sum(welfare['not_queued'].values())} more not queued. "
+                  "No sickness or health reason appears in a conduct review.")
 
 
 def demo_config(end_year: int):
@@ -191,16 +215,25 @@ def _models_step(session: Session, directory: Path, end_year: int, console: Cons
     for row in warnings.itertuples(index=False):
         console.print(f"      label-bias warning: the outcome rate of {row.attribute} {row.group} is "
                       f"{row.ratio:.2f} times that of {row.reference}", highlight=False)
+    # Only a live model puts flags in front of reviewers. The gate refuses this one (a force of
+    # this size is too thin to judge most groups); the demo shows the refusal, then the
+    # administrator's override with a written rationale, both in the access log.
     try:
         models.promote(session, entry.model_id, "live")
-        console.print(f"{entry.model_id} promoted to live")
+        console.print(f"{entry.model_id} passed the bias gate and is live")
     except GateRefused as refused:
-        console.print(f"promotion to live refused: {refused}", highlight=False, markup=False)
+        console.print(f"promotion to live refused by the bias gate: {str(refused)[:300]}...", highlight=False,
+                      markup=False)
+        _, note = models.promote(session, entry.model_id, "live", override_gate=True, rationale=DEMO_OVERRIDE)
+        console.print(f"administrator override, recorded with its rationale in the registry and the access log: "
+                      f"{entry.model_id} is live ({note[:80]}...)", highlight=False, markup=False)
     run = models.score(session, model_id=entry.model_id)
     model_flags = [f for f in run.flags if f.source == "model"]
-    console.print(f"{run.as_of}: {run.cohort} officers scored; {len(model_flags)} flags for review "
-                  f"(capacity {config.flags.top_percent:g}%), {len(run.flags) - len(model_flags)} more "
-                  "officers trigger only a threshold rule. The first three:")
+    rule_flags = [f for f in run.flags if f.source == "rule"]
+    console.print(f"{run.as_of}: {run.cohort} officers scored by the live model; {len(model_flags)} model flags "
+                  f"(the top {config.flags.top_percent:g}%), {sum(f.queue == 'conduct' for f in rule_flags)} officers "
+                  f"trigger a conduct threshold rule, {sum(f.queue == 'welfare' for f in rule_flags)} an attendance "
+                  "rule (welfare prompts). The first three model flags:")
     for f in model_flags[:3]:
         console.print(f"  #{f.rank} officer {f.officer[:12]}… score {f.score:.0%}", highlight=False)
         for sentence in f.explanation["sentences"]:
@@ -259,18 +292,22 @@ def _detectors_step(session: Session, truth_dir: Path, directory: Path, console:
 
 def _web_accounts(session: Session, directory: Path) -> Path:
     """Accounts to look at the demo in the browser (`openeis serve`): an administrator, a
-    reviewer covering the unit of the top model flag, and an auditor. Their generated passwords
+    reviewer covering the unit of the top model flag, a welfare account covering the unit of
+    the first welfare prompt, and an auditor. Their generated passwords
     go to a file only the user can read, never to the console."""
     import os
     import secrets
 
     flags = review.list_flags(session, statuses=(), source="model", limit=1)["flags"]
     unit = flags[0]["unit"] if flags else None
+    prompts = review.list_flags(session, statuses=(), limit=1, queue="welfare")["flags"]
+    welfare_unit = prompts[0]["unit"] if prompts else None
     lines = ["# Demo accounts for `openeis serve` (generated by `openeis demo`; demo store only)"]
     for name, role, scope in (("demo-admin", Role.ADMINISTRATOR, []),
                               ("demo-reviewer", Role.REVIEWER, [unit] if unit else []),
+                              ("demo-welfare", Role.WELFARE, [welfare_unit] if welfare_unit else []),
                               ("demo-auditor", Role.AUDITOR, [])):
-        if role is Role.REVIEWER and not scope:
+        if role in (Role.REVIEWER, Role.WELFARE) and not scope:
             continue
         password = secrets.token_urlsafe(12)
         governance.add_user(session, name, role, password, scope)

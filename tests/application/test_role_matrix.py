@@ -11,7 +11,9 @@ back from the policy code, so that a change of either shows up as a failure.
 "Allowed" means the policy let the caller through: the command may still refuse for another
 reason (an unknown model ID, a date with no training data), which the cheap arguments below
 use so that an allowed training or audit does not cost a whole run. A refusal by the policy
-is exit code 1 with "access denied" at the CLI and 403 from the API.
+is exit code 1 with "access denied" at the CLI and 403 from the API, or 404 where the role
+may not learn that the thing exists (attacks/test_web.py checks that it answers exactly as a
+missing one).
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ from openeis.governance.roles import Role
 from openeis.governance.users import get_user
 from openeis.store import open_store
 from openeis.web.app import create_app
-from support.web_world import KEY, World, build_world
+from support.web_world import KEY, WEB_CONFIG, World, build_world
 
 pytestmark = pytest.mark.slow
 
-ADM, ANA, REV, AUD, OFF = Role.ADMINISTRATOR, Role.ANALYST, Role.REVIEWER, Role.AUDITOR, Role.OFFICER
-EVERY_ROLE = (ADM, ANA, REV, AUD, OFF)
-API_USER = {ADM: "admin", ANA: "ana", REV: "rita", AUD: "aude", OFF: "otto"}  # rita covers unit A; otto is an officer
+ADM, ANA, REV, AUD, OFF, WEL = (Role.ADMINISTRATOR, Role.ANALYST, Role.REVIEWER, Role.AUDITOR, Role.OFFICER,
+                                 Role.WELFARE)
+EVERY_ROLE = (ADM, ANA, REV, AUD, OFF, WEL)
+# rita covers unit A; otto is an officer; wendy holds unit A's welfare prompts
+API_USER = {ADM: "admin", ANA: "ana", REV: "rita", AUD: "aude", OFF: "otto", WEL: "wendy"}
 ALLOWED, REFUSED = "allowed", "refused"
 _names = itertools.count()
 
@@ -96,14 +100,48 @@ CASES = [
          api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}", None),
          page=lambda w, r: ("GET", f"/flags/{w.flags_a[0]}", None)),
     Case("a flag's reviews", _roles(ADM, REV, OFF), api=lambda w, r: ("GET", f"/api/flags/{w.flags_a[0]}/reviews", None)),
-    Case("an officer's profile", _roles(ADM, ANA, REV, OFF), api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}", None),
+    Case("an officer's profile", _roles(ADM, ANA, REV, OFF, WEL),
+         api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}", None),
          page=lambda w, r: ("GET", f"/officers/{w.officer_self}", None)),
     Case("assign a flag", _roles(ADM, REV),
          api=lambda w, r: ("POST", f"/api/flags/{w.flags_a[1]}/assign", {"assigned_to": "ravi", "version": 1}),
          page=lambda w, r: ("POST", f"/flags/{w.flags_a[3]}/assign", {"assigned_to": "ravi", "version": "1"})),
     Case("review a flag", _roles(ADM, REV),
+         api=lambda w, r: ("POST", f"/api/flags/{w.flags_a[2]}/review",
+                           {"decision": "no_action", "rationale": "Looked at it with the inspector.", "version": 99}),
          page=lambda w, r: ("POST", f"/flags/{w.flags_a[4]}/review",
                             {"decision": "no_action", "rationale": "Looked at it with the inspector.", "version": "1"})),
+    # A decided flag's decision amended, and what came of its intervention (a flag not decided
+    # yet is refused for that reason, after the policy let the caller through).
+    Case("amend a review", _roles(ADM, REV),
+         api=lambda w, r: ("POST", f"/api/flags/{w.flags_a[2]}/amend",
+                           {"decision": "no_action", "rationale": "Second look with the inspector.",
+                            "reason": "the matrix asks", "version": 99})),
+    Case("an intervention outcome", _roles(ADM, REV),
+         api=lambda w, r: ("POST", f"/api/flags/{w.flags_a[2]}/outcome", {"outcome": "completed", "note": "the matrix asks"}),
+         page=lambda w, r: ("POST", f"/flags/{w.flags_a[2]}/outcome", {"outcome": "completed", "note": "the matrix asks"})),
+    # The queues: conduct for those who read flags, welfare for those who hold welfare prompts
+    # (the officer sees their own); what did not fit, for administrators; follow-ups.
+    Case("queue", _roles(ADM, ANA, REV, OFF, WEL), lambda w, d, r: ["queue", "--json"]),
+    Case("the welfare queue", _roles(ADM, OFF, WEL), api=lambda w, r: ("GET", "/api/flags?queue=welfare", None),
+         page=lambda w, r: ("GET", "/welfare", None)),
+    Case("the review queue as CSV", _roles(ADM, REV, OFF), page=lambda w, r: ("GET", "/queue.csv", None)),
+    Case("the welfare queue as CSV", _roles(ADM, WEL), page=lambda w, r: ("GET", "/queue.csv?queue=welfare", None)),
+    Case("flags not queued", _roles(ADM), api=lambda w, r: ("GET", "/api/flags?view=not_queued", None),
+         page=lambda w, r: ("GET", "/queue?view=not_queued", None)),
+    Case("a welfare prompt (unit A)", _roles(ADM, WEL), api=lambda w, r: ("GET", f"/api/flags/{w.welfare_flag}", None),
+         page=lambda w, r: ("GET", f"/flags/{w.welfare_flag}", None)),
+    Case("follow-ups", _roles(ADM, REV, OFF, WEL), api=lambda w, r: ("GET", "/api/follow-ups", None),
+         page=lambda w, r: ("GET", "/follow-ups", None)),
+    Case("an officer's records", _roles(ADM, ANA, REV, OFF, WEL),
+         api=lambda w, r: ("GET", f"/api/officers/{w.officer_self}/records", None),
+         page=lambda w, r: ("GET", f"/officers/{w.officer_self}/records", None)),
+    # Who an officer is: the administrator, and those acting on their flags in their units.
+    Case("reveal (an officer in unit A)", _roles(ADM, REV, WEL),
+         lambda w, d, r: ["reveal", "--officer", w.officer_self, "--reason", "matrix: may this role reveal?",
+                          "--vault-key-file", str(w.vault_key_file)],
+         lambda w, r: ("POST", f"/api/officers/{w.officer_self}/reveal", {"reason": "matrix: may this role reveal?"}),
+         page=lambda w, r: ("POST", f"/officers/{w.officer_self}/reveal", {"reason": "matrix: may this role reveal?"})),
     # Governance.
     Case("subject access (the officer's own)", _roles(ADM, OFF),
          lambda w, d, r: ["sar", "--officer", w.officer_self, "--pseudonym", "--out", str(d / "sar")]),
@@ -145,7 +183,7 @@ def world(request, tmp_path_factory) -> World:
 
 @pytest.fixture(scope="module")
 def client(world):
-    with TestClient(create_app(world.url, KEY)) as test_client:
+    with TestClient(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file)) as test_client:
         yield test_client
 
 
@@ -171,7 +209,8 @@ def _denials(world) -> int:
 
 
 def _through_cli(world, case: Case, role: Role, work: Path) -> str:
-    env = {"OPENEIS_ROLE": role.value, "OPENEIS_USER": "matrix", "OPENEIS_SCOPE": world.unit_a if role is REV else None,
+    env = {"OPENEIS_ROLE": role.value, "OPENEIS_USER": "matrix",
+           "OPENEIS_SCOPE": world.unit_a if role in (REV, WEL) else None,
            "OPENEIS_OFFICER": world.officer_self if role is OFF else None,
            "OPENEIS_CONFIG": None, "OPENEIS_STORE": None, "OPENEIS_KEY_FILE": None}
     args = [*case.cli(world, work, role), "--store", world.url, "--key-file", str(world.key_file)]
@@ -182,6 +221,12 @@ def _through_cli(world, case: Case, role: Role, work: Path) -> str:
     refused = result.exit_code == 1 and "access denied" in result.output
     assert _denials(world) == before + (1 if refused else 0), (case.action, role, result.output)
     return REFUSED if refused else ALLOWED
+
+
+def _hidden(world, response, before: int) -> bool:
+    """A refusal that answers as a missing thing does (404), where the role may not learn that
+    it exists (a welfare account asking for a conduct flag): still a refusal, and logged."""
+    return response.status_code == 404 and _denials(world) == before + 1
 
 
 def _through_page(world, client, case: Case, role: Role) -> str:
@@ -195,8 +240,8 @@ def _through_page(world, client, case: Case, role: Role) -> str:
     response = client.request(method, path, data=data, follow_redirects=False)
     assert response.status_code not in (401, 500), (case.action, role, response.status_code, response.text[:300])
     assert not response.headers.get("location", "").startswith("/login"), (case.action, role)
-    refused = response.status_code == 403
-    if refused:
+    refused = response.status_code == 403 or _hidden(world, response, before)
+    if response.status_code == 403:
         assert "in the access log" in response.text
     assert _denials(world) == before + (1 if refused else 0), (case.action, role, response.status_code)
     return REFUSED if refused else ALLOWED
@@ -207,8 +252,8 @@ def _through_api(world, client, case: Case, role: Role) -> str:
     before = _denials(world)
     response = client.request(method, path, json=body, headers={"Authorization": f"Bearer {world.tokens[API_USER[role]]}"})
     assert response.status_code not in (401, 500), (case.action, role, response.text)
-    refused = response.status_code == 403
-    if refused:
+    refused = response.status_code == 403 or _hidden(world, response, before)
+    if response.status_code == 403:
         assert "access log" in response.json()["detail"]
     assert _denials(world) == before + (1 if refused else 0), (case.action, role, response.text)
     return REFUSED if refused else ALLOWED
@@ -239,7 +284,7 @@ def test_every_command_that_touches_the_store_is_in_the_matrix():
     root = typer.main.get_command(app)
     groups = {name: set(getattr(command, "commands", {})) for name, command in root.commands.items()}
     commands = {f"{name} {sub}" if subs else name for name, subs in groups.items() for sub in (subs or [None])}
-    stub = World("", None, "UA", "UB", [], [], "p")
+    stub = World("", None, "UA", "UB", [], [], "p", vault_key_file=Path("vault.key"))
     stub.force_dir = Path("force")
     covered = set()
     for case in CASES:
@@ -269,6 +314,23 @@ def test_every_page_of_the_web_application_is_in_the_matrix():
             method, path, _ = case.page(stub, ADM)
             covered.add((method, _route_of(path, routes)))
     assert routes - covered - {("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/")} == set()
+
+
+def test_every_api_route_is_in_the_matrix():
+    """Every REST operation says which roles may call it: a new one must be added here."""
+    from fastapi.routing import APIRoute
+
+    from openeis.web import api
+
+    routes = {(method, route.path) for route in api.router.routes if isinstance(route, APIRoute)
+              for method in route.methods}
+    stub = World("", None, "UA", "UB", ["f-a0", "f-a1", "f-a2", "f-a3", "f-a4"], [], "p")
+    covered = set()
+    for case in CASES:
+        if case.api:
+            method, path, _ = case.api(stub, ADM)
+            covered.add((method, _route_of(path, routes)))
+    assert routes - covered == set()
 
 
 def _route_of(path: str, routes: set[tuple[str, str]]) -> str:

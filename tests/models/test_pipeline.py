@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 
 import duckdb
 import pytest
@@ -29,51 +30,26 @@ def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
     shown = json.loads(cli("models", "show", model_id).stdout)
     assert shown["history"][0]["to"] == "candidate"
 
-    # score: until a model is live, the newest candidate scores, with a warning
+    # score: until a model is live, its scores are shadow scores: no model flag in any queue
     result = cli("score", "--as-of", "2020-06-01", "--json")
-    assert "no live model yet" in result.stderr
-    run = json.loads(result.stdout)
-    assert run["capacity"] == math.ceil(run["cohort"] * 0.02) == run["model_flags"]
-    model_flags = [f for f in run["flags"] if f["source"] == "model"]
-    assert [f["rank"] for f in model_flags] == list(range(1, run["capacity"] + 1))
-    for f in model_flags:
-        e = f["explanation"]
-        assert e["factors"] and all(s.endswith(".") for s in e["sentences"])
-        # additive: base + factors + the rest = the calibrated log-odds = the score
-        total = e["base"] + sum(x["contribution"] for x in e["factors"]) + e["other_factors"]
-        assert total == pytest.approx(e["log_odds"], abs=1e-6)
-        assert 1 / (1 + math.exp(-e["log_odds"])) == pytest.approx(f["score"], abs=1e-9)
-        assert len(f["rules"]) == sum(s.startswith("Threshold rule") for s in e["sentences"])
-    for f in run["flags"]:
-        if f["source"] == "rule":
-            assert f["rules"] and f["explanation"]["sentences"]
-
+    assert "not live" in result.stderr and "shadow scores" in result.stderr
+    shadow = json.loads(result.stdout)
+    assert shadow["published"] is False and shadow["model_flags"] == 0
+    assert not [f for f in shadow["flags"] if f["source"] == "model"]
+    assert all(f["score"] is None for f in shadow["flags"])  # rule flags carry no shadow score
+    queued = json.loads(cli("queue", "--as-of", "2020-06-01", "--json").stdout)
+    assert not [i for i in queued["items"] if i["source"] == "model"]
     store = open_store(str(force_store / "openeis.duckdb"))
     try:
-        stored = read_flags(store)
-        assert {f["flag_id"] for f in stored} == {f["flag_id"] for f in run["flags"]}
-        assert store.scalar("SELECT count(*) FROM scores") == run["cohort"]
-        # subject access finds the officer's scores and flags with their explanations
-        from openeis.governance.subject_access import collect
-
-        officer = model_flags[0]["officer"]
-        export = collect(store, officer)
-        assert len(export.sections["scores"]) == 1
-        assert export.sections["flags"][0]["explanation"] == json.dumps(model_flags[0]["explanation"])
-        # and their features as of the latest date in the data, computed for the export
-        from openeis.config.features import FeaturesConfig
-        from openeis.governance.subject_access import add_current_features
-
-        add_current_features(store, export, FeaturesConfig())
-        (features,) = export.sections["features"]
-        assert features["officer"] == officer and "complaints_count_1y" in features
+        assert store.scalar("SELECT count(*) FROM flags WHERE source = 'model'") == 0
+        assert store.scalar("SELECT count(*) FROM scores") == shadow["cohort"]  # kept, to compare
     finally:
         store.close()
     # re-scoring the same date replaces the new flags, it does not add to them
     again = json.loads(cli("score", "--as-of", "2020-06-01", "--json").stdout)
     store = open_store(str(force_store / "openeis.duckdb"))
     try:
-        assert store.scalar("SELECT count(*) FROM flags") == len(again["flags"])
+        assert store.scalar("SELECT count(*) FROM flags") == len(again["flags"]) == len(shadow["flags"])
     finally:
         store.close()
 
@@ -104,7 +80,62 @@ def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
     assert live["status"] == "live"
     history = json.loads(cli("models", "show", model_id).stdout)["history"]
     assert "OVERRIDDEN" in history[-1]["rationale"]
-    assert "no live model" not in cli("score", "--as-of", "2020-06-01").stderr
+    scored = cli("score", "--as-of", "2020-06-01", "--json")
+    assert "no live model" not in scored.stderr
+    run = json.loads(scored.stdout)
+    assert run["published"] is True
+    assert run["capacity"] == math.ceil(run["cohort"] * 0.02) == run["model_flags"]
+    model_flags = [f for f in run["flags"] if f["source"] == "model"]
+    assert [f["rank"] for f in model_flags] == list(range(1, run["capacity"] + 1))
+    for f in model_flags:
+        e = f["explanation"]
+        assert e["factors"] and all(s.endswith(".") for s in e["sentences"])
+        # additive: base + factors + the rest = the calibrated log-odds = the score
+        total = e["base"] + sum(x["contribution"] for x in e["factors"]) + e["other_factors"]
+        assert total == pytest.approx(e["log_odds"], abs=1e-6)
+        assert 1 / (1 + math.exp(-e["log_odds"])) == pytest.approx(f["score"], abs=1e-9)
+        assert len(f["rules"]) == sum(s.startswith("Threshold rule") for s in e["sentences"])
+        for factor in e["factors"]:  # each factor on its own scale, with a label in words
+            assert factor["label"] and "_" not in factor["label"]
+            assert factor["peer_percentile"] is None or 0 <= factor["peer_percentile"] <= 100
+        assert not any(x["feature"].startswith("sickness_") for x in e["factors"])
+    for f in run["flags"]:
+        if f["source"] == "rule":
+            assert f["rules"] and f["explanation"]["sentences"]
+            assert f["queue"] == ("welfare" if f["rules"][0]["name"] == "sick_days_3_in_90d" else "conduct")
+    # the queue after promotion: at most `capacity` conduct items, none from a model that is
+    # not live, none whose reasons mention sickness or health; the welfare queue apart
+    queued = json.loads(cli("queue", "--as-of", "2020-06-01", "--json").stdout)
+    assert queued["as_of"] == "2020-06-01" and queued["capacity"] == run["capacity"]
+    conduct = [i for i in queued["items"] if i["queue"] == "conduct"]
+    assert 0 < len(conduct) <= queued["capacity"]
+    assert {i["source"] for i in conduct} <= {"model", "rule", "detector"}
+    assert all(i["model_status"] == "live" for i in conduct if i["source"] == "model")
+    assert all(i["model_status"] is None for i in queued["items"] if i["source"] != "model")
+    assert not [i for i in conduct if any(w in " ".join(i["reasons"]).lower() for w in ("sick", "health", "bradford"))]
+    assert set(queued["not_queued"]) >= {"rule", "detector"}
+    assert sum(queued["not_queued"].values()) == len([f for f in run["flags"] if f["queue"] == "conduct"]) - len(conduct)
+    assert {i["queue"] for i in queued["items"]} <= {"conduct", "welfare"}
+    store = open_store(str(force_store / "openeis.duckdb"))
+    try:
+        stored = read_flags(store, date.fromisoformat("2020-06-01"))
+        assert {f["flag_id"] for f in stored} == {f["flag_id"] for f in run["flags"]}
+        # subject access finds the officer's scores and flags with their explanations
+        from openeis.governance.subject_access import collect
+
+        officer = model_flags[0]["officer"]
+        export = collect(store, officer)
+        assert len(export.sections["scores"]) == 1
+        assert export.sections["flags"][0]["explanation"] == json.dumps(model_flags[0]["explanation"])
+        # and their features as of the latest date in the data, computed for the export
+        from openeis.config.features import FeaturesConfig
+        from openeis.governance.subject_access import add_current_features
+
+        add_current_features(store, export, FeaturesConfig())
+        (features,) = export.sections["features"]
+        assert features["officer"] == officer and "complaints_count_1y" in features
+    finally:
+        store.close()
     store = open_store(str(force_store / "openeis.duckdb"))
     try:
         outcomes = [(e.outcome, e.purpose) for e in access_log.entries(store) if e.resource == "models"]

@@ -12,7 +12,7 @@ from openeis.governance.users import AccountError, add_user, check_password
 from openeis.governance.roles import Role
 from openeis.store import open_store
 from openeis.web.app import create_app
-from support.web_world import KEY, PASSWORD, build_world
+from support.web_world import KEY, WEB_CONFIG, PASSWORD, build_world
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture
 def client(world):
-    with TestClient(create_app(world.url, KEY)) as test_client:
+    with TestClient(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file)) as test_client:
         yield test_client
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from openeis.governance import access_log
 from openeis.store import open_store
 from openeis.web.app import create_app
-from support.web_world import KEY, build_world
+from support.web_world import KEY, WEB_CONFIG, build_world
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def world(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(world):
-    with TestClient(create_app(world.url, KEY)) as test_client:
+    with TestClient(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file)) as test_client:
         yield test_client
 
 
@@ -225,9 +225,76 @@ def test_the_queue_comes_a_page_at_a_time(client, world):
     first = _call(client, world, "admin", "GET", "/api/flags?status=new&status=in_review&status=decided&limit=3").json()
     second = _call(client, world, "admin", "GET",
                    "/api/flags?status=new&status=in_review&status=decided&limit=3&offset=3").json()
-    assert first["total"] == second["total"] == len(world.flags_a) + len(world.flags_b)
+    # the world's budget is 12: 8 model flags, the detector hit and 3 of its 6 rule flags
+    assert first["total"] == second["total"] == first["capacity"] == 12
+    assert first["not_queued"] == {"model": 0, "detector": 0, "rule": 3}
     assert len(first["flags"]) == 3 and first["offset"] == 0
     ids = [f["flag_id"] for f in first["flags"] + second["flags"]]
     assert len(set(ids)) == 6  # no overlap
     entry = _last_entry(world)  # only the page that was read is logged as read
     assert len(json.loads(entry.records)["officers"]) == 3
+
+
+def test_welfare_prompts_are_apart_from_conduct_review(client, world):
+    """The welfare queue is the welfare role's (and the administrator's); a conduct reviewer
+    never sees it, nor a welfare prompt, nor an absence's reason."""
+    wendy = _call(client, world, "wendy", "GET", "/api/flags?queue=welfare").json()
+    assert [f["flag_id"] for f in wendy["flags"]] == [world.welfare_flag]
+    assert wendy["capacity"] >= 1 and wendy["flags"][0]["queue"] == "welfare"
+    assert _call(client, world, "rita", "GET", "/api/flags?queue=welfare").status_code == 403
+    # a prompt she may not know of answers as a missing flag does (and the refusal is logged)
+    assert _call(client, world, "rita", "GET", f"/api/flags/{world.welfare_flag}").status_code == 404
+    assert _last_entry(world).outcome == "denied"
+    assert _call(client, world, "wendy", "GET", "/api/flags").status_code == 403  # not the conduct queue
+    rita = _call(client, world, "rita", "GET", "/api/flags?status=new&status=in_review&status=decided").json()
+    assert all(f["queue"] == "conduct" for f in rita["flags"])
+    hit = _call(client, world, "admin", "GET", f"/api/flags/{world.detector_flag}").json()
+    assert hit["queue"] == "conduct" and hit["evidence_records"]
+    absences = [r for r in hit["evidence_records"] if r["kind"] == "absences"]
+    assert absences and all("reason=" not in r["details"] for r in absences)
+    text = json.dumps([hit["explanation"]["sentences"], hit["evidence_records"]]).lower()
+    assert "sick" not in text and "health" not in text and "unfit for duty" in text
+
+
+def test_not_queued_flags_are_for_administrators(client, world):
+    over = _call(client, world, "admin", "GET", "/api/flags?view=not_queued").json()
+    assert over["total"] == 3 and {f["source"] for f in over["flags"]} == {"rule"}
+    assert {f["flag_id"] for f in over["flags"]} < set(world.rule_flags)
+    assert _call(client, world, "rita", "GET", "/api/flags?view=not_queued").status_code == 403
+
+
+def test_a_reveal_needs_a_reason_and_an_entitled_role_and_is_logged(client, world):
+    path = f"/api/officers/{world.officer_self}/reveal"
+    assert _call(client, world, "rita", "POST", path, {"reason": "short"}).status_code == 422
+    found = _call(client, world, "rita", "POST", path, {"reason": "Supervisory conversation to arrange"})
+    assert found.status_code == 200 and found.json()["staff_number"] == world.staff_self
+    entry = _last_entry(world)
+    assert (entry.actor, entry.resource, entry.outcome) == ("rita", "identity", "allowed")
+    assert entry.reason == "Supervisory conversation to arrange" and world.staff_self not in entry.records
+    # analyst, auditor: 403; a reviewer of another unit may not learn the officer exists: 404
+    for refused, status in (("ana", 403), ("aude", 403), ("rosa", 404)):
+        assert _call(client, world, refused, "POST", path, {"reason": "I would like to know who"}).status_code == status
+        assert _last_entry(world).outcome == "denied"
+
+
+def test_amend_a_decision_record_its_outcome_and_the_follow_ups(client, world):
+    flag_id = world.flags_b[-1]
+    decide = {"decision": "training", "rationale": "Refresher on the use-of-force policy.",
+              "intervention": "Use-of-force refresher course", "follow_up_on": "2001-01-01", "version": 1}
+    assert _call(client, world, "rosa", "POST", f"/api/flags/{flag_id}/review", decide).status_code == 200
+    due = _call(client, world, "rosa", "GET", "/api/follow-ups").json()
+    mine = [f for f in due["follow_ups"] if f["flag_id"] == flag_id]
+    assert mine and mine[0]["overdue"] is True  # a follow-up date in the past is overdue
+    assert any(w["reviewer"] == "rosa" and w["overdue"] >= 1 for w in due["workload"])
+    amended = _call(client, world, "rosa", "POST", f"/api/flags/{flag_id}/amend",
+                    {**decide, "decision": "supervisory_conversation", "intervention": "A conversation instead",
+                     "follow_up_on": "2001-02-01", "version": 2, "reason": "The course is full until next year."})
+    assert amended.status_code == 200, amended.text
+    detail = _call(client, world, "rosa", "GET", f"/api/flags/{flag_id}").json()
+    assert [r["decision"] for r in detail["reviews"]] == ["training", "supervisory_conversation"]  # history kept
+    assert detail["amendments"][amended.json()["review_id"]]["reason"].startswith("The course is full")
+    done = _call(client, world, "rosa", "POST", f"/api/flags/{flag_id}/outcome",
+                 {"outcome": "completed", "note": "Conversation held on the date set."})
+    assert done.status_code == 200
+    due = _call(client, world, "rosa", "GET", "/api/follow-ups").json()
+    assert not [f for f in due["follow_ups"] if f["flag_id"] == flag_id]  # the outcome closed it

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from openeis.web.app import create_app
-from support.web_world import KEY, build_world
+from support.web_world import KEY, WEB_CONFIG, build_world
 
 pytestmark = pytest.mark.slow
 
@@ -24,10 +24,10 @@ def test_api_never_fails_with_a_server_error(world):
     """Every operation, 25 generated requests each (hypothesis, as schemathesis draws them).
     Driven by hand rather than by schemathesis' pytest plugin, which does not load under
     pytest 9."""
-    schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(world.url, KEY))
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file))
     headers = {"Authorization": f"Bearer {world.tokens['admin']}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 18  # every operation is exercised (a new one raises the count)
+    assert len(operations) == 23  # every operation is exercised (a new one raises the count)
     for operation in operations:
         @given(case=operation.as_strategy())
         @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))

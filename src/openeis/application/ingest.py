@@ -38,9 +38,17 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
     limits = ValueLimits(session.config.ingest.earliest_date, session.config.ingest.latest_date)
     try:
         if format == "canonical":
-            return ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
-                                    progress=progress, before_commit=log_batch,
-                                    memory_limit=session.config.ingest.memory_limit, limits=limits)
+            from openeis.ingest.identities import sealer_for
+
+            identities = sealer_for(session.store, pseudonymiser, session.config.privacy.vault_names)
+            report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
+                                      progress=progress, before_commit=log_batch,
+                                      memory_limit=session.config.ingest.memory_limit, identities=identities,
+                                      limits=limits)
+            if identities is None:
+                report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
+                                    "(`openeis init` on the store makes its vault key)")
+            return report
         return ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
                              quarantine=use_quarantine, progress=progress, before_commit=log_batch, limits=limits)
     except MappingError as error:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ def parse_date(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{what}: not a date (YYYY-MM-DD): {text!r}") from None
+        raise Invalid(f"{what}: not a date (YYYY-MM-DD): {text[:40]!r}") from None
 
 
 def _features_note(features: Path | None) -> dict:
@@ -131,10 +131,38 @@ def show_model(session: Session, model_id: str, with_audits: bool = False) -> di
         if with_audits:
             model["events"] = history
             model["audits"] = stored_audits(session, model_id)
+            model["shadow"] = shadow_comparison(session, model_id) if model["status"] != "live" else []
         else:
             model["history"] = history
         session.log(Action.READ, Resource.MODELS, {"model_id": model_id}, "model detail")
     return model
+
+
+def shadow_comparison(session: Session, model_id: str) -> list[dict]:
+    """A model that is not live against the live model, on each date both scored: how many of
+    its top officers (at the review capacity) the live model flagged too, and how alike the two
+    rankings are (Spearman). Counts only: administrators, analysts and auditors compare models
+    without seeing anyone. No log entry of its own: the model page's read of models covers it."""
+    store = session.store
+    out = []
+    for (as_of,) in store.query("SELECT DISTINCT as_of FROM scores WHERE model_id = ? ORDER BY as_of", [model_id]):
+        live = store.query("SELECT s.model_id FROM scores s JOIN model_registry m ON m.model_id = s.model_id "
+                           "WHERE s.as_of = ? AND m.status = 'live' AND s.model_id <> ? LIMIT 1", [as_of, model_id])
+        entry: dict[str, Any] = {"as_of": as_of.isoformat(), "live_model": live[0][0] if live else None}
+        rows = store.query("SELECT a.score_rank, b.score_rank FROM scores a JOIN scores b ON b.officer = a.officer "
+                           "AND b.as_of = a.as_of AND b.model_id = ? WHERE a.model_id = ? AND a.as_of = ?",
+                           [entry["live_model"], model_id, as_of]) if live else []
+        scored = int(store.scalar("SELECT count(*) FROM scores WHERE model_id = ? AND as_of = ?", [model_id, as_of]))
+        capacity = session.config.flags.capacity(scored)
+        entry.update(scored=scored, capacity=capacity)
+        if rows:
+            import numpy as np
+
+            mine, theirs = np.array([r[0] for r in rows], float), np.array([r[1] for r in rows], float)
+            entry["both_top"] = int(((mine <= capacity) & (theirs <= capacity)).sum())
+            entry["spearman"] = float(np.corrcoef(mine, theirs)[0, 1]) if len(rows) > 2 else None
+        out.append(entry)
+    return out
 
 
 def backtests(session: Session, limit: int = 5) -> list[dict]:
@@ -280,3 +308,98 @@ def audits(session: Session, model_id: str | None = None) -> list[dict]:
         found = stored_audits(session, model_id)
         session.log(Action.READ, Resource.AUDITS, {"audits": len(found), "model_id": model_id}, "bias audits")
     return found
+
+
+SOURCE_NAMES = {"model": "Model flags", "rule": "Threshold-rule flags", "detector": "Integrity detector hits"}
+
+
+def source_audits(session: Session, as_of: date | None = None) -> dict:
+    """The flag rate of each source (the live model, the threshold rules, the detectors) by
+    protected group on the scored date, each with a one-line verdict: is some group flagged
+    more than the band allows? Outcomes are not known yet on the scored date, so only the
+    flag rate can be judged there (the model's error rates are in its audit, on a date whose
+    outcome window has closed). Protected characteristics are read for aggregates only."""
+    import pandas as pd
+
+    from openeis.audit import read_characteristics, run_audit
+    from openeis.audit.rows import audit_rows
+
+    session.allow(Action.READ, Resource.AUDITS, purpose="flag sources by group")
+    store, config = session.store, session.config
+    if as_of is None:
+        as_of = store.scalar("SELECT max(as_of) FROM flags")
+    if as_of is None:
+        return {"as_of": None, "sources": []}
+    # The result is kept in store_meta until the date's flags or the audit settings change:
+    # the bootstrap takes seconds, the page should not.
+    fingerprint = json.dumps([str(r) for r in store.query(
+        "SELECT count(*), max(created_at), sum(version) FROM flags WHERE as_of = ?", [as_of])[0]]
+        + [config.audit.model_dump_json(), store.scalar("SELECT count(*) FROM model_events")])
+    cached = store.get_meta(f"source_audit:{as_of.isoformat()}")
+    if cached and json.loads(cached).get("fingerprint") == fingerprint:
+        found = json.loads(cached)["result"]
+        session.log(Action.READ, Resource.AUDITS, {"as_of": as_of.isoformat(), "sources": [s["source"] for s in found["sources"]],
+                                                   "protected_characteristics": "aggregates only"},
+                    "flag sources by group (aggregates only)")
+        return found
+    moment = datetime.combine(as_of, datetime.min.time())
+    cohort = [r[0] for r in store.query("SELECT officer_id FROM officers WHERE recorded_at <= ? AND joined_at <= ? "
+                                        "AND (left_at IS NULL OR left_at > ?)", [moment, moment, moment])]
+    live = {r[0] for r in store.query("SELECT model_id FROM model_registry WHERE status = 'live'")}
+    flagged: dict[str, set[str]] = {s: set() for s in SOURCE_NAMES}
+    for officer, source, model_id, queue in store.query(
+            "SELECT officer, source, model_id, queue FROM flags WHERE as_of = ?", [as_of]):
+        if queue == "conduct" and (source != "model" or model_id in live):
+            flagged[source].add(officer)
+    characteristics = read_characteristics(store)
+    sources = []
+    for source, officers in flagged.items():
+        entry: dict[str, Any] = {"source": source, "name": SOURCE_NAMES[source], "flagged": len(officers),
+                                 "cohort": len(cohort)}
+        if not officers or not cohort:
+            entry.update(verdict="none", line=f"{SOURCE_NAMES[source]}: none on {as_of}.", groups=[])
+            sources.append(entry)
+            continue
+        scored = pd.DataFrame({"officer": cohort, "as_of": as_of, "flag": [int(o in officers) for o in cohort],
+                               "label": 0, "score": 0.0})
+        audit_config = config.audit.model_copy(update={"bootstrap_replicates": min(1000, config.audit.bootstrap_replicates)})
+        result = run_audit(audit_rows(scored, characteristics, audit_config), audit_config)
+        rates = result.disparities[result.disparities["metric"] == "flag_rate"]
+        judged = rates[rates["verdict"] != "reference"]
+        outside = judged[judged["verdict"] == "outside band"]
+        within = judged[judged["verdict"] == "within band"]
+        thin = judged[judged["verdict"] == "insufficient data"]
+        if len(outside):
+            worst = ", ".join(f"{r.attribute} {r.group} {r.ratio:.2f}x {r.reference}"
+                              for r in outside.itertuples(index=False))
+            verdict, line = "outside", (f"{SOURCE_NAMES[source]}: {len(outside)} group(s) flagged outside the band "
+                                        f"{config.audit.band[0]:g}-{config.audit.band[1]:g} ({worst}).")
+        elif len(thin) == 0 and len(within):
+            verdict, line = "within", (f"{SOURCE_NAMES[source]}: every group's flag rate within the band "
+                                       f"{config.audit.band[0]:g}-{config.audit.band[1]:g}.")
+        else:
+            verdict, line = "thin", (f"{SOURCE_NAMES[source]}: no group outside the band; {len(thin)} of {len(judged)} "
+                                     f"comparisons too thin to judge ({len(officers)} officer{'s' if len(officers) != 1 else ''} flagged), "
+                                     f"{len(within)} within it.")
+        groups = []
+        for row in rates.itertuples(index=False):
+            groups.append({"attribute": row.attribute, "group": row.group, "rate": _finite(row.value),
+                           "ratio": _finite(row.ratio), "low": _finite(row.ratio_low), "high": _finite(row.ratio_high),
+                           "verdict": row.verdict, "reason": row.reason})
+        entry.update(verdict=verdict, line=line, groups=groups)
+        sources.append(entry)
+    found = {"as_of": as_of.isoformat(), "sources": sources}
+    with session.transaction():
+        store.set_meta(f"source_audit:{as_of.isoformat()}", json.dumps({"fingerprint": fingerprint, "result": found}))
+        session.log(Action.READ, Resource.AUDITS, {"as_of": as_of.isoformat(), "sources": [s["source"] for s in sources],
+                                                   "protected_characteristics": "aggregates only"},
+                    "flag sources by group (aggregates only)")
+    return found
+
+
+def _finite(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None

@@ -39,6 +39,7 @@ class Session:
     actor: Actor
     config: OpenEISConfig
     store_url: str = ""
+    vault_key_file: Path | None = None  # the identity vault's private key: read only to reveal
     after_close: list[Callable[[], None]] = field(default_factory=list)  # run by open_session
     anchor: LogAnchor | None = None
 
@@ -61,7 +62,8 @@ class Session:
     def may(self, action: Action, resource: Resource, officer: str | None = None,
             officer_unit: str | None = None) -> bool:
         """Whether the policy would allow it, asked to decide what to show (not an attempt:
-        nothing is logged). E.g. a flag's reviews go only to roles that may read reviews."""
+        nothing is logged). E.g. a flag's reviews go only to roles that may read reviews, a
+        reveal button only to those who may reveal."""
         return decide(self.actor, action, resource, officer, officer_unit).allowed
 
     def log(self, action: Action, resource: Resource, records: dict | list | str | None, purpose: str,
@@ -128,6 +130,16 @@ def anchor_path(store_url: str, key_file: Path | None, config: OpenEISConfig) ->
     if config.privacy.log_anchor_file:
         return Path(config.privacy.log_anchor_file)
     return default_anchor_path(key_path(store_url, key_file, config))
+
+
+def vault_key_path(store_url: str, vault_key_file: Path | None, config: OpenEISConfig) -> Path:
+    from openeis.vault import default_vault_key_path
+
+    if vault_key_file:
+        return Path(vault_key_file)
+    if config.privacy.vault_key_file:
+        return Path(config.privacy.vault_key_file)
+    return default_vault_key_path(store_url)
 
 
 def require_store(store_url: str) -> None:
@@ -210,12 +222,12 @@ def opened_store(store_url: str, must_exist: bool = True, migrate: bool = True) 
 
 @contextmanager
 def open_session(store_url: str, actor: Actor, config: OpenEISConfig, key_file: Path | None = None,
-                 key_optional: bool = False) -> Iterator[Session]:
+                 key_optional: bool = False, vault_key_file: Path | None = None) -> Iterator[Session]:
     """Open the store (it must be an OpenEIS store), read its key, check that it is the
     store's own, and only then migrate the store and hand both over with the actor: nothing
     is written before the key is in hand and known to be right. `key_optional`: carry on
     without a key file (the session then cannot log and writes nothing; only `log verify`
-    does this)."""
+    does this). The identity vault's key is only located here; `reveal` reads and checks it."""
     with opened_store(store_url, migrate=False) as store:
         require_feature_engine(store)  # a Spark warehouse cannot hold the access log
         if key_optional and not key_path(store_url, key_file, config).exists():
@@ -225,7 +237,8 @@ def open_session(store_url: str, actor: Actor, config: OpenEISConfig, key_file: 
             check_key(store, key, store_url)
             store.migrate()
         anchor = store_anchor(store, store_url, key, anchor_path(store_url, key_file, config))
-        session = Session(store, key, actor, config, store_url, anchor=anchor)
+        session = Session(store, key, actor, config, store_url,
+                          vault_key_path(store_url, vault_key_file, config), anchor=anchor)
         yield session
     for then in session.after_close:
         then()
@@ -259,13 +272,16 @@ class CreatedStore:
     migrations_applied: int
     key_path: Path
     key_created: bool
+    vault_key_path: Path | None = None  # the identity vault key, when this run created it
 
 
-def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = None) -> CreatedStore:
-    """`openeis init`: the store's schema (by versioned migrations) and its key, the only
-    place a key is created, and the access log's anchor beside it. An existing store must
-    match the key it is given; a store that has a key already is never given a new one. A
-    refused init leaves no new key behind."""
+def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = None,
+                 vault_key_file: Path | None = None) -> CreatedStore:
+    """`openeis init`: the store's schema (by versioned migrations), its key and its identity
+    vault key, the only place keys are created, and the access log's anchor beside the key.
+    An existing store must match the key it is given; a store that has a key already is never
+    given a new one. A refused init leaves no new key behind. The vault key, once made, may
+    live elsewhere (only its public half is in the store)."""
     from openeis.privacy import create_key_file, new_key
 
     path = key_path(store_url, key_file, config)
@@ -288,8 +304,22 @@ def create_store(store_url: str, config: OpenEISConfig, key_file: Path | None = 
             applied = store.migrate()
             check_key(store, key, store_url)  # a new store: its fingerprint
             store_anchor(store, store_url, key, anchor_path(store_url, key_file, config))
+            vault = _create_vault_key(store, vault_key_path(store_url, vault_key_file, config))
         except BaseException:
             if not existed:
                 path.unlink(missing_ok=True)
             raise
-        return CreatedStore(store.schema_version(), len(applied), path, not existed)
+        return CreatedStore(store.schema_version(), len(applied), path, not existed, vault)
+
+
+def _create_vault_key(store: Store, path: Path) -> Path | None:
+    """A store without a vault gets one: a new private key file (or the one at `path`), whose
+    public half goes into the store to seal identities at ingest."""
+    from openeis.vault import PUBLIC_KEY_META, VaultKeyError, create_vault_key, public_pem, read_vault_key
+
+    if store.get_meta(PUBLIC_KEY_META):
+        return None
+    with refusing(Refused, VaultKeyError, OSError):
+        public = public_pem(read_vault_key(path)) if path.exists() else create_vault_key(path)
+    store.set_meta(PUBLIC_KEY_META, public.decode())
+    return path

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from openeis.cli import data, detect, governance, ingest, models, setup, web
+from openeis.cli import data, detect, governance, ingest, models, review, setup, web
 
 app = typer.Typer(
     help="OpenEIS: an open early-intervention system. A flag is a prompt for human review, "
@@ -22,7 +22,7 @@ app = typer.Typer(
     # A traceback must never print local variables: they hold the key and personal data.
     pretty_exceptions_show_locals=False,
 )
-for group in (setup, ingest, data, models, detect, governance, web):
+for group in (setup, ingest, data, models, detect, review, governance, web):
     group.register(app)
 
 

@@ -41,6 +41,11 @@ KeyFileOption = Annotated[
     Optional[Path],
     typer.Option("--key-file", envvar="OPENEIS_KEY_FILE", help="Pseudonymisation key file."),
 ]
+VaultKeyFileOption = Annotated[
+    Optional[Path],
+    typer.Option("--vault-key-file", envvar="OPENEIS_VAULT_KEY_FILE",
+                 help="Identity vault key file (default: beside the store, .vault.key; see [privacy])."),
+]
 EngineOption = Annotated[Optional[str], typer.Option(
     "--engine", envvar="OPENEIS_ENGINE",
     help="Compute on another engine: spark://local[2]?warehouse=DIR or spark://HOST:PORT?warehouse=DIR "
@@ -95,11 +100,12 @@ def settings(config: str | None) -> OpenEISConfig:
 
 @contextmanager
 def session(store: str, key_file: Path | None, config: str | None | OpenEISConfig,
-            key_optional: bool = False) -> Iterator[Session]:
+            key_optional: bool = False, vault_key_file: Path | None = None) -> Iterator[Session]:
     """The caller at work on the store: the one way a command opens it."""
     loaded = config if isinstance(config, OpenEISConfig) else settings(config)
     actor = cli_actor()
-    with open_session(store, actor, loaded, key_file, key_optional=key_optional) as opened:
+    with open_session(store, actor, loaded, key_file, key_optional=key_optional,
+                      vault_key_file=vault_key_file) as opened:
         yield opened
 
 

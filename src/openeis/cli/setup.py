@@ -11,8 +11,8 @@ from rich.table import Table as RichTable
 from openeis import __version__
 from openeis.application.errors import Invalid, refusing
 from openeis.application.session import create_store
-from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, command, console,
-                                progress_bar, settings)
+from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, VaultKeyFileOption,
+                                command, console, progress_bar, settings)
 from openeis.config import config_markdown
 
 
@@ -35,16 +35,21 @@ def version() -> None:
 def init(
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
+    vault_key_file: VaultKeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create the store (schema by versioned migrations) and its pseudonymisation key."""
+    """Create the store (schema by versioned migrations), its pseudonymisation key and its
+    identity vault key."""
     from openeis.store.postgres_store import redacted
 
-    created = create_store(store, settings(config), key_file)
+    created = create_store(store, settings(config), key_file, vault_key_file)
     console.print(f"store   {redacted(store)} (schema version {created.schema_version}, "
                   f"{created.migrations_applied} migration(s) applied)")
     console.print(f"key     {created.key_path} ({'created, mode 0600' if created.key_created else 'existing'}): keep it "
                   "apart from the store and back it up; without it pseudonyms cannot be reproduced")
+    if created.vault_key_path:
+        console.print(f"vault   {created.vault_key_path} (identity vault key, mode 0600): keep it apart from "
+                      "both, where only the reveal service reads it; the store holds its public half")
 
 
 def config_show(config: ConfigOption = None) -> None:

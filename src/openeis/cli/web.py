@@ -10,9 +10,9 @@ from rich.table import Table as RichTable
 
 from openeis.application import governance as actions
 from openeis.application.errors import Invalid
-from openeis.application.session import prepare_store
-from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, command, console,
-                                session, settings)
+from openeis.application.session import prepare_store, vault_key_path
+from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, VaultKeyFileOption,
+                                command, console, session, settings)
 from openeis.governance.roles import Role
 
 
@@ -120,6 +120,7 @@ def serve(
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies/--no-secure-cookies",
                                                  help="Mark cookies Secure (behind HTTPS).")] = False,
     key_file: KeyFileOption = None,
+    vault_key_file: VaultKeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Start the web application (review queue, officer profiles, models, audits, access log,
@@ -132,5 +133,6 @@ def serve(
     loaded = settings(config)
     key, anchor = prepare_store(store, key_file, loaded)  # the key checked, the store migrated
     console.print(f"OpenEIS on http://{host}:{port}/ (store {store}); Ctrl-C stops it", markup=False)
-    uvicorn.run(create_app(store, key, loaded, secure_cookies, anchor=anchor), host=host, port=port,
+    vault = vault_key_path(store, vault_key_file, loaded)  # read only when someone reveals
+    uvicorn.run(create_app(store, key, loaded, secure_cookies, vault, anchor=anchor), host=host, port=port,
                 log_level="warning", access_log=False)

@@ -6,6 +6,7 @@ read its section without loading another layer's code:
     settings.py      OpenEISConfig (the whole file), load_config, the generated reference
     features.py      [features], [labels], [splits]: feature families, labels, split plans
     models.py        [models], [rules], [flags]: candidates, threshold rules, review capacity
+    queue.py         [queue]: the review budget shared by every source, the welfare queue
     audit.py         [audit]: metrics, fairness band, reference groups
     detectors.py     [detectors]: the integrity detectors' settings
     retention.py     [retention]: per-table retention rules and their defaults

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openeis.health import is_health_feature
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -20,6 +22,16 @@ class ThresholdRule(_Model):
                              "'3 or more uses of force in 90 days'.")
     features: list[str] = Field(description="Feature columns summed (one for a simple rule).")
     at_least: float = Field(description="The rule fires when the sum is at or above this.")
+    queue: Literal["conduct", "welfare"] | None = Field(
+        None, description="The review queue its flags go to. Default: welfare when any of its features "
+        "is built from sickness absence (health data, for a line manager or occupational health), "
+        "else conduct.")
+
+    @property
+    def review_queue(self) -> str:
+        if self.queue:
+            return self.queue
+        return "welfare" if any(is_health_feature(f) for f in self.features) else "conduct"
 
 
 def default_rules() -> list[ThresholdRule]:

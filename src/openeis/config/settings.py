@@ -22,6 +22,7 @@ from openeis.config.audit import AuditConfig
 from openeis.config.detectors import DetectorsConfig
 from openeis.config.features import FeaturesConfig, LabelsConfig, SplitsConfig
 from openeis.config.models import FlagsConfig, ModelsConfig, RulesConfig
+from openeis.config.queue import QueueConfig
 from openeis.config.retention import RetentionRule, default_rules
 from openeis.config.transparency import TransparencyConfig
 
@@ -85,6 +86,18 @@ class PrivacyConfig(Section):
         "suffix .anchor (openeis.key -> openeis.anchor). Every process that writes to the store "
         "should use the same file (one host: web workers and commands alike).",
     )
+    vault_key_file: str | None = Field(
+        None,
+        description="Identity vault key file (the key that encrypts staff numbers and names, held "
+        "apart from the pseudonymisation key). Default: beside the store, with the suffix .vault.key "
+        "(openeis.duckdb -> openeis.vault.key); keep it elsewhere in production. The "
+        "--vault-key-file flag overrides it.",
+    )
+    vault_names: bool = Field(
+        False,
+        description="Also keep the officer's name (the officers file's name columns) in the identity "
+        "vault, encrypted, for `openeis reveal`. Default: the staff number only.",
+    )
 
 
 class SignInConfig(Section):
@@ -138,6 +151,7 @@ class OpenEISConfig(Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     flags: FlagsConfig = Field(default_factory=FlagsConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     transparency: TransparencyConfig = Field(default_factory=TransparencyConfig)
     detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)

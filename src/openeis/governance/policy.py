@@ -30,11 +30,11 @@ def decide(
     allowed = RULES.get((actor.role, resource), frozenset())
     if action not in allowed:
         return Decision(False, f"role {actor.role.value} may not {action.value} {resource.value}")
-    scoped = actor.role in (Role.OFFICER, Role.REVIEWER)
+    scoped = actor.role in (Role.OFFICER, Role.REVIEWER, Role.WELFARE)
     if resource in PER_OFFICER and officer is not None:
         if actor.role is Role.OFFICER and officer != actor.officer:
             return Decision(False, "an officer may see only their own records")
-        if actor.role is Role.REVIEWER and officer_unit not in actor.scope_units:
+        if actor.role in (Role.REVIEWER, Role.WELFARE) and officer_unit not in actor.scope_units:
             return Decision(False, f"officer is outside reviewer {actor.name}'s scope")
     elif resource in PER_OFFICER and scoped:
         if force_wide:

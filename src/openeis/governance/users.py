@@ -58,12 +58,12 @@ def check_new_account(name: str, role: Role, password: str, scope_units: list[st
         raise AccountError(f"user name {name!r}: letters, digits, '-', '_' and '.' only")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    if role is Role.REVIEWER and not scope_units:
-        raise AccountError("a reviewer needs a scope: --scope UNIT (repeat for several units)")
+    if role in (Role.REVIEWER, Role.WELFARE) and not scope_units:
+        raise AccountError(f"a {role.value} account needs a scope: --scope UNIT (repeat for several units)")
     if role is Role.OFFICER and not officer:
         raise AccountError("an officer account needs --officer PSEUDONYM (their own records only)")
-    if role not in (Role.REVIEWER,) and scope_units:
-        raise AccountError(f"--scope limits reviewers; a {role.value} is not limited by unit")
+    if role not in (Role.REVIEWER, Role.WELFARE) and scope_units:
+        raise AccountError(f"--scope limits reviewers and welfare accounts; a {role.value} is not limited by unit")
 
 
 def add_user(store: Store, name: str, role: Role, password: str, scope_units: Sequence[str] = (),

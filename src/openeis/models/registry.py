@@ -183,7 +183,8 @@ def set_status(store: Store, model_id: str, new: str, actor: Changer, rationale:
 
 def scoring_model(store: Store, label: str | None = None) -> tuple[RegisteredModel, str | None]:
     """The live model (for the label, if given); until one is promoted, the newest candidate
-    with a warning."""
+    with a warning (openeis.flags.score then keeps its scores as shadow scores: only a live
+    model publishes flags)."""
     live = list_models(store, label, "live")
     if live:
         return live[-1], None
@@ -191,5 +192,5 @@ def scoring_model(store: Store, label: str | None = None) -> tuple[RegisteredMod
     if not candidates:
         raise RegistryError("no model to score with: run `openeis train` first")
     newest = candidates[-1]
-    return newest, (f"no live model yet: scoring with the newest {newest.status} {newest.model_id}; "
+    return newest, (f"no live model yet: shadow scores from the newest {newest.status} {newest.model_id}; "
                     "promote a model (`openeis models promote`) once it has passed the bias audit")

@@ -154,7 +154,7 @@ class Store(ABC):
             self.rollback()
             raise
         self._transaction_depth = 0
-        then = list((self._after_commit or {}).values())
+        then: list[Callable[[], None]] = list((self._after_commit or {}).values())
         self._after_commit = None
         self.commit()
         for step in then:

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from openeis.application import governance as governance_actions
+from openeis.application import identity as identity_actions
 from openeis.application import ingest as ingest_actions
 from openeis.application import models as model_actions
 from openeis.application import review as review_actions
-from openeis.review.workflow import DECISIONS, FactorFeedback, ReviewInput
+from openeis.review.workflow import DECISIONS, OUTCOMES, FactorFeedback, ReviewInput
 from openeis.web.deps import ApiSession
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -47,17 +48,32 @@ class Flag(BaseModel):
     version: int = Field(description="Send it back with a change (optimistic locking).")
     unit: str | None
     assigned_to: str | None
+    queue: Literal["conduct", "welfare"] = Field(description="conduct (professional standards) or welfare "
+                                                 "(line managers, occupational health)")
+    position: int | None = Field(None, description="Place in the period's queue (the review budget's order).")
+    model_status: str | None = Field(None, description="The registry status of a model flag's model.")
+    due_on: str | None = None
+    overdue: bool | None = None
 
 
 class FlagDetail(Flag):
     reviews: list[dict[str, Any]] | None = Field(description="The decisions on the flag; null for roles that may "
                                                  "not read reviews (an analyst).")
+    amendments: dict[str, Any] | None = Field(default_factory=dict, description="review_id -> what it amended, who, "
+                                              "why; null for roles that may not read reviews.")
+    intervention_outcomes: list[dict[str, Any]] | None = Field(default_factory=list, description="null for roles "
+                                                               "that may not read reviews.")
     outcomes: dict[str, Any] | None = Field(description="After a decision: records since, against the same time before.")
+    evidence_records: list[dict[str, Any]] = Field(default_factory=list, description="The records a hit cites.")
+    factor_records: dict[str, Any] = Field(default_factory=dict, description="The records behind each factor.")
 
 
 class FlagQueue(BaseModel):
     as_of: date | None
     dates: list[date]
+    queue: Literal["conduct", "welfare"]
+    capacity: int = Field(description="The period's review capacity for this queue.")
+    not_queued: dict[str, int] = Field(description="Flags over capacity, by source (in your scope).")
     total: int = Field(description="Flags matching, in your scope, over all pages.")
     offset: int
     limit: int
@@ -138,16 +154,22 @@ def list_flags(session: ApiSession,
                status: Annotated[list[Status] | None, Query()] = None,
                source: Literal["model", "rule", "detector"] | None = None,
                assigned: Literal["me", "unassigned"] | None = None,
-               sort: Literal[tuple(review_actions.SORTS)] = "rank",  # type: ignore[valid-type]
+               sort: Literal[tuple(review_actions.SORTS)] = "priority",  # type: ignore[valid-type]
                descending: bool = False,
                limit: Annotated[int, Query(ge=1, le=1000)] = review_actions.PAGE_SIZE,
-               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
-    """The review queue: flags of one as-of date (default the latest) in your scope, a page at a
-    time (`limit`, `offset`; `total` says how many match). By default only flags still to
-    decide (new, in review)."""
+               offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+               queue: Literal["conduct", "welfare"] = "conduct",
+               view: Literal["queued", "not_queued"] = "queued",
+               search: Annotated[str | None, Query(max_length=200)] = None,
+               unit: Annotated[str | None, Query(max_length=200)] = None):
+    """The review queue: the flags of one as-of date (default the latest) that fit the period's
+    review budget, in your scope, in the queue's order, a page at a time (`limit`, `offset`;
+    `total` says how many match). By default only flags still to decide (new, in review).
+    `queue=welfare`: attendance prompts (welfare role, administrators). `view=not_queued`: what
+    did not fit (administrators)."""
     return review_actions.list_flags(session, as_of,
-                              tuple(status) if status else review_actions.QUEUE_STATUSES, source, assigned,
-                              sort, descending, limit, offset)
+                                     tuple(status) if status else review_actions.QUEUE_STATUSES, source, assigned,
+                                     sort, descending, limit, offset, queue, view, search, unit)
 
 
 @router.get("/flags/{flag_id}", response_model=FlagDetail, responses={**ERRORS, 404: {"description": "No such flag"}})
@@ -180,6 +202,71 @@ def review_flag(flag_id: str, body: Review, session: ApiSession):
             responses={**ERRORS, 404: {"description": "No such flag"}})
 def flag_reviews(flag_id: str, session: ApiSession):
     return review_actions.flag_reviews(session, flag_id)
+
+
+class Amendment(Review):
+    reason: str = Field(max_length=5000, description="Why the decision is amended (at least 10 characters).")
+
+
+class OutcomeInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+    note: str = Field(max_length=5000, description="What happened (at least 10 characters).")
+
+
+class RevealInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=2000, description="Why you need to know who this is (logged).")
+
+
+class Identity(BaseModel):
+    officer: str
+    staff_number: str
+    name: str | None
+
+
+@router.post("/flags/{flag_id}/amend", response_model=dict[str, Any],
+             responses={**ERRORS, 404: {"description": "No such flag"}, 409: {"description": "Changed meanwhile"},
+                        422: {"description": "Invalid"}})
+def amend_review(flag_id: str, body: Amendment, session: ApiSession):
+    """Amend the decision on a decided flag; the earlier decision stays in its history."""
+    decision = ReviewInput(body.decision, body.rationale,
+                           [FactorFeedback(f.feature, f.agree, f.note) for f in body.factor_feedback],
+                           body.intervention, body.follow_up_on)
+    return review_actions.amend_review(session, flag_id, decision, body.reason, body.version)
+
+
+@router.post("/flags/{flag_id}/outcome", response_model=dict[str, Any],
+             responses={**ERRORS, 404: {"description": "No such flag"}, 422: {"description": "Invalid"}})
+def record_outcome(flag_id: str, body: OutcomeInput, session: ApiSession):
+    """Record what came of the flag's intervention (closes its follow-up)."""
+    return review_actions.record_intervention_outcome(session, flag_id, body.outcome, body.note)
+
+
+@router.get("/follow-ups", response_model=dict[str, Any], responses=ERRORS)
+def follow_ups(session: ApiSession, reviewer: Annotated[str | None, Query(max_length=200)] = None):
+    """Follow-ups due and overdue (no outcome recorded yet), and each reviewer's workload."""
+    return review_actions.follow_ups(session, reviewer)
+
+
+@router.post("/officers/{officer}/reveal", response_model=Identity,
+             responses={**ERRORS, 404: {"description": "No such officer or no vault entry"},
+                        422: {"description": "No reason given"}})
+def reveal(officer: str, body: RevealInput, session: ApiSession):
+    """Who the officer is (staff number, and name if the force keeps it), for an entitled role
+    with a reason; the reveal is written to the access log."""
+    found = identity_actions.reveal(session, officer, body.reason)
+    return {"officer": found.officer, "staff_number": found.staff_number, "name": found.name}
+
+
+@router.get("/officers/{officer}/records", response_model=dict[str, Any],
+            responses={**ERRORS, 404: {"description": "No such officer"}})
+def officer_records(officer: str, session: ApiSession,
+                    kind: Annotated[list[str] | None, Query()] = None,
+                    since: date | None = None, until: date | None = None,
+                    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1):
+    """One page of the officer's records, newest first, filtered by kind and dates."""
+    return review_actions.officer_records_page(session, officer, kind, since, until, page)
 
 
 @router.get("/officers/{officer}", response_model=dict[str, Any],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
@@ -27,7 +28,7 @@ from openeis.governance.log_anchor import LogAnchor
 from openeis.review.workflow import Conflict, ReviewError
 from openeis.web import api, pages
 from openeis.web.deps import CsrfFailed, SignInRequired
-from openeis.web.rendering import HERE, error_page
+from openeis.web.rendering import HERE, error_page, templates
 from openeis.web.stores import StoreProvider
 
 logger = logging.getLogger("openeis.web")
@@ -55,10 +56,12 @@ def _error(request: Request, status: int, message: str, **extra):
 
 
 def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
-               secure_cookies: bool = False, anchor: LogAnchor | None = None) -> FastAPI:
+               secure_cookies: bool = False, vault_key_file: Path | None = None,
+               anchor: LogAnchor | None = None) -> FastAPI:
     """The application on one store. `key` must be the store's own (`prepare_store` checks
-    it); `anchor` keeps the access log's newest entry outside the store (None: not anchored,
-    as in tests that make their store without a key file)."""
+    it); `vault_key_file`: the identity vault's private key, read only when someone reveals;
+    `anchor` keeps the access log's newest entry outside the store (None: not anchored, as in
+    tests that make their store without a key file)."""
     app = FastAPI(
         title="OpenEIS",
         version=__version__,
@@ -66,7 +69,7 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
         "verdict. Every request is checked against the governance roles and every access to "
         "personal data is written to the tamper-evident access log.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI: nothing is fetched from outside
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -80,6 +83,7 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     app.state.anchor = anchor
     app.state.config = config or OpenEISConfig()
     app.state.secure_cookies = secure_cookies
+    app.state.vault_key_file = vault_key_file
 
     app.add_middleware(Guard)
 
@@ -126,6 +130,10 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
         if error.status_code == 401 and _wants_json(request):
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request):
+        return templates.TemplateResponse(request, "api_docs.html", {})
 
     app.include_router(api.router)
     app.include_router(pages.router)
