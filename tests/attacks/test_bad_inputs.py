@@ -487,3 +487,41 @@ def test_markup_in_values_and_names_is_never_interpreted(cli, tmp_path):
     write_force(tmp_path / "in", tables)
     result = cli("ingest", tmp_path / "in")
     assert "files ignored (not named after a table): [red]notes.csv" in result.output
+
+
+# -- what goes into the identity vault (issue 20): staff numbers, and names when kept ----------
+
+def _new_officer(tables: dict, **values) -> None:
+    tables["officers"].append({**tables["officers"][0], "officer_id": "WX100099", **values})
+
+
+VAULT_INPUTS = {
+    "staff number too long to seal": (lambda t: _new_officer(t, officer_id="WX" + "9" * 298),
+                                      "officers.csv:5: column officer_id", "longer than 200 bytes"),
+    "NUL byte in a name": (lambda t: _new_officer(t, first_name="Tav\x00rin"),
+                           "officers.csv:5: column first_name", "control character"),
+    "escape sequence in a name": (lambda t: t["officers"][1].update(last_name="\x1b[2Jgone"),
+                                  "officers.csv:3: column last_name", "control character"),
+    "name too long to seal": (lambda t: _new_officer(t, last_name="Oskelby" * 40),
+                              "officers.csv:5: column last_name", "longer than 200 bytes"),
+}
+
+
+@pytest.mark.parametrize("kind", list(VAULT_INPUTS))
+def test_what_goes_into_the_identity_vault_is_checked_where_it_is(template, tmp_path, kind):
+    """Names are sealed only when the force keeps them (`vault_names`), from columns the rest of
+    the ingest never reads: they get the same checks as every canonical value."""
+    spoil, where, reason = VAULT_INPUTS[kind]
+    url = _copy_store(template, tmp_path)
+    tables = copy.deepcopy(force())
+    spoil(tables)
+    write_force(tmp_path / "in", tables)
+    (tmp_path / "openeis.toml").write_text("[privacy]\nvault_names = true\n")
+    before = full_digest(url)
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "in"), "--store", url, "--config",
+                                      str(tmp_path / "openeis.toml")], env={"OPENEIS_KEY_FILE": None})
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert where in result.output and reason in result.output and "nothing was written" in result.output
+    assert "\x1b" not in result.output and "\x00" not in result.output
+    assert full_digest(url) == before

