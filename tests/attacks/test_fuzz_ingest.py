@@ -4,8 +4,9 @@ canonical table, each row spoilt in one drawn column with one drawn bad value (i
 dates, numbers beyond 64 bits or below zero, words for numbers, codes that are not codes,
 references to nobody, missing required values, control characters inside any value). Every
 batch must exit 1 with no traceback, name every spoilt row's line and column in the
---errors-json report, and leave the store as it was. 20 batches x 500 rows = 10,000 by
-default (about a minute on one core); OPENEIS_FUZZ_BATCHES=N runs more, with a new random
+--errors-json report, and leave the store as it was. By default 4 batches of each of the 6
+tables, one test item per table so that xdist spreads them: 24 x 500 rows = 12,000 (about a
+minute on one core in all); OPENEIS_FUZZ_BATCHES=N runs about N batches, with a new random
 seed each run, for a longer hunt by hand.
 
 A second test mutates the bytes of a CSV, gzip or Parquet file: whatever comes out must be
@@ -35,7 +36,7 @@ from support.handmade import force, write_force
 
 ROWS = 500
 BATCHES = int(os.environ.get("OPENEIS_FUZZ_BATCHES", "20"))
-FUZZ = settings(max_examples=BATCHES, deadline=None, database=None, derandomize="OPENEIS_FUZZ_BATCHES" not in os.environ,
+FUZZ = settings(max_examples=-(-BATCHES // 6),  # per table: one test item per table, for xdist deadline=None, database=None, derandomize="OPENEIS_FUZZ_BATCHES" not in os.environ,
                 suppress_health_check=list(HealthCheck))
 # Tables whose rows nothing else refers to, so that each spoilt row stands alone.
 FUZZED = ("duty_periods", "overtime_claims", "use_of_force", "absences", "training", "other_events")
@@ -102,9 +103,8 @@ def with_control(value: str) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def spoilt_batch(draw) -> tuple[str, list[dict], list[str]]:
+def spoilt_batch(draw, table_name: str) -> tuple[str, list[dict], list[str]]:
     """(table, rows, the column spoilt in each row)."""
-    table_name = draw(st.sampled_from(FUZZED))
     table = TABLES_BY_NAME[table_name]
     template = force()[table_name][0]
     columns = [c for c in table.columns if c.name != table.key and c.name in template
@@ -157,10 +157,11 @@ def _physical_lines(rows: list[dict]) -> list[int]:
     return lines
 
 
+@pytest.mark.parametrize("table_name", FUZZED)
 @FUZZ
-@given(batch=spoilt_batch())
-def test_every_generated_bad_value_is_refused_where_it_is(template, batch):
-    table_name, rows, spoilt = batch
+@given(data=st.data())
+def test_every_generated_bad_value_is_refused_where_it_is(template, table_name, data):
+    table_name, rows, spoilt = data.draw(spoilt_batch(table_name), label="batch")
     work, url = _fresh_copy(template)
     try:
         tables = copy.deepcopy(force())
@@ -222,5 +223,5 @@ def test_a_damaged_file_is_loaded_or_refused_clearly(template, fmt, data):
 
 
 def test_the_batches_add_up_to_ten_thousand_bad_inputs():
-    assert BATCHES * ROWS >= 10_000 or "OPENEIS_FUZZ_BATCHES" in os.environ
+    assert len(FUZZED) * FUZZ.max_examples * ROWS >= 10_000 or "OPENEIS_FUZZ_BATCHES" in os.environ
 
