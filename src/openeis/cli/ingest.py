@@ -42,6 +42,10 @@ def ingest(
     errors_json: Annotated[
         Optional[Path], typer.Option("--errors-json", help="Write every problem to this JSON file.")
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Read every file, even one the store has already loaded unchanged "
+                           "(by default such a file is skipped: reading it again could change nothing).")
+    ] = False,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -51,7 +55,7 @@ def ingest(
     with session(store, key_file, loaded) as caller:
         try:
             with progress_bar() as update:
-                report = actions.ingest(caller, directory, format, mapping, quarantine, update)
+                report = actions.ingest(caller, directory, format, mapping, quarantine, update, reload=reload)
         except BatchRefused as failure:
             for note in failure.notes:
                 print(printable(note), file=sys.stderr)
@@ -103,7 +107,10 @@ def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
     for file_name, columns in report.unknown_columns.items():
         console.print(printable(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}"))
     for note in report.notes:
-        console.print(printable(note), highlight=False)
+        console.print(printable(note), markup=False, highlight=False)
+    if report.skipped_files:
+        console.print(printable(f"files skipped (already loaded, nothing loaded into their tables since; --reload "
+                                f"reads them again): {', '.join(report.skipped_files)}"), markup=False, highlight=False)
     if report.ignored_files:
         console.print(printable(f"files ignored (not named after a table): {', '.join(report.ignored_files)}"))
     if report.errors:
