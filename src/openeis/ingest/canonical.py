@@ -109,7 +109,7 @@ def ingest_canonical(
 ) -> IngestReport:
     sources, ignored = discover(directory)
     hashes = {source.table.name: file_hash(source.path) for source in sources}
-    loaded = set() if reload else already_loaded(store, hashes)
+    loaded = set() if reload else already_loaded(store, hashes, {source.table.name: source.name for source in sources})
     report = ingest_tables(
         store, [CanonicalFile(source) for source in sources if source.table.name not in loaded], pseudonymiser,
         quarantine=quarantine, source=str(directory), source_format="canonical", progress=progress,
@@ -130,20 +130,22 @@ def file_hash(path: Path) -> tuple[str, int]:
         raise IngestFailed(f"{path.name}: cannot be read: {describe_error(error)}; nothing was written") from None
 
 
-def already_loaded(store: Store, hashes: dict[str, tuple[str, int]]) -> set[str]:
+def already_loaded(store: Store, hashes: dict[str, tuple[str, int]], names: dict[str, str] | None = None) -> set[str]:
     """Tables whose file here is one the store loaded whole (no row refused), with nothing loaded
     into the table since (by its own or another file, in any format): reading it again could
     change nothing. A file loaded before a later one changed its table is read again, since it
     may put back values the later one replaced; a file with refused rows is read again, so that
-    its problems are reported (and refused again in atomic mode)."""
+    its problems are reported (and refused again in atomic mode). `names`: table -> the file's
+    name here; the bytes must have been loaded as the same format (.csv, .csv.gz, .parquet),
+    since the name says how they are read (plain CSV bytes named .csv.gz are not that file)."""
     if not store.table_exists("ingest_files"):
         return set()
     skip = set()
     for table, (sha, size) in hashes.items():
-        last_same = store.scalar(
-            "SELECT max(loaded_at) FROM ingest_files WHERE table_name = ? AND sha256 = ? AND size_bytes = ? "
-            "AND quarantined_rows = 0",
-            [table, sha, size])
+        fmt = _format_of((names or {}).get(table))
+        last_same = max((loaded_at for name, loaded_at in store.query(
+            "SELECT file_name, loaded_at FROM ingest_files WHERE table_name = ? AND sha256 = ? AND size_bytes = ? "
+            "AND quarantined_rows = 0", [table, sha, size]) if fmt is None or _format_of(name) == fmt), default=None)
         if last_same is None:
             continue
         changed_since = store.scalar(
@@ -152,6 +154,10 @@ def already_loaded(store: Store, hashes: dict[str, tuple[str, int]]) -> set[str]
         if not changed_since:
             skip.add(table)
     return skip
+
+
+def _format_of(file_name: str | None) -> str | None:
+    return file_name.split(".", 1)[1].lower() if file_name and "." in file_name else None
 
 
 def ingest_tables(
