@@ -31,16 +31,21 @@ PSEUDONYM_PREFIX_MIN = 8  # hex characters (32 bits): the queue shows 12
 
 
 def subject_access(session: Session, officer: str, out: Path, is_pseudonym: bool = False,
-                   reference: str = "") -> SubjectAccess:
-    """Export everything held on one officer, as JSON and HTML (0600 files in a 0700 folder).
-    The officer must be one the store holds: an unknown identifier, or a pseudonym prefix
-    that is too short or matches several officers, is refused rather than answered with an
-    empty export. An officer may ask only for their own; the files are removed again if the
-    log entry cannot be written."""
+                   reference: str = "", as_of: str | None = None) -> SubjectAccess:
+    """Export everything held on one officer, as JSON and HTML (0600 files in a 0700 folder);
+    with `as_of` (YYYY-MM-DD), the records as the force knew them when that day began and the
+    features as of it. The officer must be one the store holds: an unknown identifier, or a
+    pseudonym prefix that is too short or matches several officers, is refused rather than
+    answered with an empty export. An officer may ask only for their own; the files are
+    removed again if the log entry cannot be written."""
     from openeis.governance.subject_access import add_current_features, collect, write_export
     from openeis.privacy import PrivateFileError
 
     assert session.key is not None
+    try:
+        known_on = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise Invalid(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     purpose = "subject access request"
     session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose=purpose)
     given = officer.strip()
@@ -52,13 +57,14 @@ def subject_access(session: Session, officer: str, out: Path, is_pseudonym: bool
     session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose=purpose, officer=pseudonym)
     store = session.store
     with session.transaction():
-        export = collect(store, pseudonym)
+        export = collect(store, pseudonym, known_on)
         add_current_features(store, export, session.config.features)
         with refusing(Invalid, PrivateFileError):
             json_path, html_path = write_export(export, out, reference)
         try:
             session.log(Action.EXPORT, Resource.SUBJECT_ACCESS,
-                        {"officer": pseudonym, "records": export.total(), "reference": reference}, purpose)
+                        {"officer": pseudonym, "records": export.total(), "reference": reference,
+                         **({"as_of": known_on.isoformat()} if known_on else {})}, purpose)
         except BaseException:
             json_path.unlink(missing_ok=True)
             html_path.unlink(missing_ok=True)
