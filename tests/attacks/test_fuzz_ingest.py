@@ -36,8 +36,10 @@ from support.handmade import force, write_force
 
 ROWS = 500
 BATCHES = int(os.environ.get("OPENEIS_FUZZ_BATCHES", "20"))
-FUZZ = settings(max_examples=-(-BATCHES // 6),  # per table: one test item per table, for xdist deadline=None, database=None, derandomize="OPENEIS_FUZZ_BATCHES" not in os.environ,
-                suppress_health_check=list(HealthCheck))
+# max_examples per table: one test item per table, for xdist to spread; no deadline (a batch
+# takes about a second, more on a busy machine).
+FUZZ = settings(max_examples=-(-BATCHES // 6), deadline=None, database=None,
+                derandomize="OPENEIS_FUZZ_BATCHES" not in os.environ, suppress_health_check=list(HealthCheck))
 # Tables whose rows nothing else refers to, so that each spoilt row stands alone.
 FUZZED = ("duty_periods", "overtime_claims", "use_of_force", "absences", "training", "other_events")
 LETTERS = st.text(alphabet=string.ascii_letters, min_size=1, max_size=10)
