@@ -668,26 +668,43 @@ def warehouse(
 
 @command(app)
 def splits(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Test dates (as for `backtest`); default: "
+                                                 "the dates of the configured plan.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for tools.")] = False,
+    store: StoreOption = DEFAULT_STORE,
     config: ConfigOption = None,
 ) -> None:
-    """The temporal split plan from the config: test dates and their training dates."""
-    from openeis.features import DefinitionError, split_plan
+    """The temporal split plan: test dates and their training dates (derived from the test
+    dates and the store's records unless [splits] sets start and end)."""
+    from openeis.features import DefinitionError, parse_as_of, split_plan
+    from openeis.models import data
 
     settings = _config(config)
+    label = settings.splits.label
     try:
-        plan = split_plan(settings.splits, settings.labels)
-    except DefinitionError as error:
+        dates = parse_as_of(as_of) if as_of else None
+        if dates is None and not (settings.splits.start and settings.splits.end):
+            raise DefinitionError("the split plan is derived from the test dates and the store's records: "
+                                  "give --as-of, or set [splits] start and end")
+        if dates is None:
+            plan = split_plan(settings.splits, settings.labels)
+            dates = [s.test_date for s in plan]
+        with _open(store) as opened:  # the label's first record and its maturity on each date
+            records_start = data.first_record_date(opened, label, settings)
+            maturity = {t: data.label_maturity(opened, label, settings, t) for t in dates}
+        plan = split_plan(settings.splits, settings.labels, dates, records_start, maturity)
+    except (DefinitionError, ValueError) as error:
         raise Refused(str(error)) from None
     if as_json:
-        print(json.dumps([s.as_dict() for s in plan], indent=1))
+        print(json.dumps([s.as_dict() | {"label_maturity_months": maturity[s.test_date]} for s in plan], indent=1))
         return
-    out = RichTable(title=f"split plan (label {settings.splits.label})")
-    for heading in ("test date", "training dates", "first", "last", "training labels known at"):
+    out = RichTable(title=f"split plan (label {label})")
+    for heading in ("test date", "training dates", "first", "last", "label maturity (months)",
+                    "training labels known at"):
         out.add_column(heading)
     for s in plan:
         out.add_row(s.test_date.isoformat(), str(len(s.train_dates)), s.train_dates[0].isoformat(),
-                    s.train_dates[-1].isoformat(),
+                    s.train_dates[-1].isoformat(), str(maturity[s.test_date]),
                     s.train_labels_known_at.isoformat() if s.train_labels_known_at else "everything")
     console.print(out)
 
