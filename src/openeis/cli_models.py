@@ -144,17 +144,28 @@ def _fmt(value) -> str:
 
 def _print_backtest(result: dict) -> None:
     table = RichTable(title=f"backtest, label {result['label']}")
-    for heading in ("as of", "cohort", "positives", "rule flags", "rule precision", "selected",
-                    "its precision at rule count", "prior count at rule count", "precision at capacity", "AUC"):
+    for heading in ("as of", "cohort", "positives", "rule flags", "rule TP", "selected", "its TP at rule count",
+                    "its precision at capacity", "its AUC", "strongest baseline", "its AUC"):
         table.add_column(heading)
     for e in result["dates"]:
         m = e["models"][e["selected"]]
-        prior = e["models"]["prior_complaints_5y"]
+        strongest = e.get("strongest_baseline")
+        b = e["models"].get(strongest, {})
         table.add_row(e["as_of"], str(e["cohort"]), str(e["positives"]), str(e["rule"]["flags"]),
-                      _fmt(e["rule"]["precision"]), e["selected"], _fmt(m.get("precision_at_rule_count")),
-                      _fmt(prior.get("precision_at_rule_count")), _fmt(m.get("precision_at_capacity")),
-                      _fmt(m["auc"]))
+                      str(e["rule"]["true_positives"]), e["selected"], _fmt1(m.get("true_positives_at_rule_count")),
+                      _fmt(m.get("precision_at_capacity")), _fmt(m["auc"]), strongest or "-", _fmt(b.get("auc")))
     console.print(table)
+    s = result["summary"]
+    if s.get("selected_to_rule_true_positives") is not None:
+        console.print(f"pooled over the dates, at the rules' flag count: selected {s['selected_true_positives_at_rule_count']:.1f} "
+                      f"true positives, rules {s['rule_true_positives']} ({s['selected_to_rule_true_positives']:.2f}x)")
+    for e in result["dates"]:
+        if e["selection"].get("fallback"):
+            console.print(f"{e['as_of']}: {e['selection']['fallback']}", highlight=False)
+
+
+def _fmt1(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 @command(models_app, "list")
