@@ -152,7 +152,7 @@ class LabelsConfig(_Model):
 class SplitsConfig(_Model):
     start: str | None = Field(None, description="First as-of date of the plan. Default: "
                               "derived for each test date, `lookback_years` before it (and no "
-                              "earlier than a year after the store's first record).")
+                              "earlier than a year after the first record the label counts).")
     end: str | None = Field(None, description="Last as-of date of the plan (inclusive). Default: "
                             "derived for each test date, the latest date whose label has matured.")
     frequency_months: int = Field(12, ge=1, description="Months between as-of dates (a derived "

@@ -83,8 +83,9 @@ class ModelsConfig(_Model):
         "stable", description="`mean`: the best mean of `selection_measure` over the folds. "
         "`stable`: among candidates within one standard error of the best mean, the one whose "
         "measure varies least across folds.")
-    calibration_folds: int = Field(3, ge=2, description="Folds (by as-of date) whose out-of-fold "
-                                   "scores fit the Platt calibration.")
+    calibration_folds: int = Field(3, ge=2, description="The Platt calibration is fitted on the "
+                                   "selected model's out-of-time scores on the validation dates; only "
+                                   "without validation dates, on refits over this many folds by as-of date.")
     max_train_rows: int = Field(2_000_000, ge=1000, description="Subsample training rows above "
                                 "this (seeded), to bound memory and time.")
     stream_above_rows: int = Field(500_000, ge=1000, description="`openeis train` and `backtest` on "

@@ -15,8 +15,6 @@ docs/scale.md, "Training at scale".
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -134,10 +132,6 @@ def _sequence(file: TrainingFile):
     return MatrixRows()
 
 
-def _as_model(candidate: Candidate, spec: MatrixSpec, booster, config: OpenEISConfig) -> RiskModel:
-    return as_model(candidate, spec, booster, config)
-
-
 def fit_streamed(candidate: Candidate, file: TrainingFile, binned: BinnedRows, rows: np.ndarray,
                  config: OpenEISConfig, calibrate: bool) -> RiskModel:
     """Fit one candidate on these rows of the file, calibrated on refits over folds by as-of
@@ -147,7 +141,7 @@ def fit_streamed(candidate: Candidate, file: TrainingFile, binned: BinnedRows, r
     if candidate.kind != "lightgbm":
         frame = file.sample_frame(rows, m.streamed_logistic_rows, m.seed)
         return fit_candidate(candidate, frame, file.label, config, calibrate=calibrate)
-    model = _as_model(candidate, file.spec, binned.fit(candidate, rows), config)
+    model = as_model(candidate, file.spec, binned.fit(candidate, rows), config)
     if calibrate:
         model.platt_ = _platt(candidate, file, binned, rows, model, config)
     return model
@@ -160,7 +154,7 @@ def _platt(candidate: Candidate, file: TrainingFile, binned: BinnedRows, rows: n
     groups = file.date_of_row[rows]
     out_of_fold = np.empty(len(rows))
     for train, test in _folds(y, groups, config.models.calibration_folds, config.models.seed):
-        fold = model if y[train].min() == y[train].max() else _as_model(
+        fold = model if y[train].min() == y[train].max() else as_model(
             candidate, file.spec, binned.fit(candidate, rows[train]), config)
         for d in np.unique(groups[test]):  # held-out rows scored a date at a time
             day = file.dates[d]

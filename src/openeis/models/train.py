@@ -6,9 +6,9 @@ dates whose label window closed by v and scores the cohort on v. Candidates are 
 `selection_measure` (default: average precision), averaged over the folds: a measure of the
 whole ranking, stable at a few hundred positives a fold, where precision at 2% of a fold
 (20-40 officers) was decided by one or two of them. The baselines (models/baselines.py) are
-measured on the same folds: if none of the candidates beats the best of them, the selected
-model falls back to a logistic regression on that baseline's inputs, and the selection says
-so and why.
+measured on the same folds: if the best of them clearly beats every candidate
+(`fallback_to_baseline`), the selected model falls back to that baseline's own ranking, and
+the selection says so and why.
 
 The winner is fitted on every training date and calibrated by Platt scaling of its
 out-of-time margins on the validation folds (each fold's model scoring a date it was not
@@ -49,11 +49,7 @@ def precision_top(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(out))
 
 
-MEASURES = {
-    "average_precision": average_precision_score,
-    "auc": roc_auc_score,
-    "precision_top_1_5": precision_top,
-}
+MEASURES = {"average_precision": average_precision_score, "auc": roc_auc_score}  # (labels, scores)
 
 
 def measure(name: str, scores: np.ndarray, labels: np.ndarray) -> float:
@@ -61,7 +57,9 @@ def measure(name: str, scores: np.ndarray, labels: np.ndarray) -> float:
     labels = np.asarray(labels, dtype=int)
     if len(labels) == 0 or labels.min() == labels.max():
         return float("nan")
-    return float(MEASURES[name](labels, scores) if name != "precision_top_1_5" else precision_top(scores, labels))
+    if name == "precision_top_1_5":
+        return precision_top(scores, labels)
+    return float(MEASURES[name](labels, scores))
 
 
 def fit_platt(margins: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
