@@ -79,16 +79,20 @@ def train(
 
 
 def _print_selection(selection: dict) -> None:
-    table = RichTable(title=f"model selection: precision at capacity on validation dates "
+    measure = selection.get("measure", "precision at capacity").replace("_", " ")
+    table = RichTable(title=f"model selection: {measure} on validation dates "
                       f"{', '.join(selection['validation_dates']) or '(none)'}")
-    for heading in ("candidate", "per fold", "mean", "std", ""):
+    for heading in ("candidate or baseline", "per fold", "mean", "std", ""):
         table.add_column(heading)
-    for name, s in selection["candidates"].items():
+    rows = list(selection["candidates"].items()) + list(selection.get("baselines", {}).items())
+    for name, s in rows:
         folds = ", ".join("-" if v is None else f"{v:.3f}" for v in s["folds"])
         table.add_row(name, folds, "-" if s["mean"] is None else f"{s['mean']:.3f}",
                       "-" if s["std"] is None else f"{s['std']:.3f}",
                       "selected" if name == selection["selected"] else "")
     console.print(table)
+    if selection.get("fallback"):
+        console.print(selection["fallback"], highlight=False)
 
 
 @command(app)
