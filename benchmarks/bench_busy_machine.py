@@ -10,8 +10,8 @@ give or take), never many times over (spinning OpenMP threads: docs/benchmarks.m
 
 Backtest mode: a synthetic force (openeis synth, seed 1) is ingested once into a DuckDB
 store; then `openeis backtest` on two yearly test dates runs --runs times with nothing else
-running, and --runs times beside --busy processes that each spin one core in pure Python.
-Each run is its own process (imports included). With --also-active the busy runs are
+running, and --runs times beside --busy processes that each spin one core in pure Python,
+the two taking turns. Each run is its own process (imports included). With --also-active the busy runs are
 repeated with OpenMP's active wait policy (OMP_WAIT_POLICY=ACTIVE: the behaviour before
 thread_pools.py) to show what the setting buys. Prints one JSON line per run and a summary
 line with the medians and their ratio.
@@ -91,17 +91,18 @@ def backtest_mode(args) -> None:
     plans = [("quiet", 0, {})] + [("busy", args.busy, {})]
     if args.also_active:
         plans.append(("busy, OMP_WAIT_POLICY=ACTIVE", args.busy, {"OMP_WAIT_POLICY": "ACTIVE"}))
-    medians = {}
-    for name, busy, env in plans:
-        times = []
-        for i in range(args.runs):
+    # The modes take turns (quiet, busy, quiet, busy...) so that whatever else the machine
+    # does during the benchmark weighs on both alike.
+    times: dict[str, list[float]] = {name: [] for name, _, _ in plans}
+    for i in range(args.runs):
+        for name, busy, env in plans:
             load = os.getloadavg()[0]
             with Neighbours(busy):
                 seconds = run(command, env)
-            times.append(seconds)
+            times[name].append(seconds)
             print(json.dumps({"mode": name, "run": i + 1, "seconds": round(seconds, 2),
                               "neighbours": busy, "load_before": round(load, 2)}), flush=True)
-        medians[name] = statistics.median(times)
+    medians = {name: statistics.median(values) for name, values in times.items()}
     summary = {"officers": args.officers, "years": args.years, "runs": args.runs,
                "cpus": len(os.sched_getaffinity(0)),
                "medians": {k: round(v, 2) for k, v in medians.items()},

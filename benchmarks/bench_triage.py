@@ -12,7 +12,7 @@ triage runs in its own virtualenv (its pins clash with OpenEIS's):
    to 1y, 3y and all, the grid to one logistic regression and one LightGBM, the threshold rules
    to one rule (complaints in the last year >= 2), and review capacity to the top 100.
    Timed: ingest + backtest (the features are built inside the backtest).
-3. triage: a throwaway PostgreSQL server (tests/postgres_server.py), the officers, allegations
+3. triage: a throwaway PostgreSQL server (tests/support/postgres_server.py), the officers, allegations
    (with their complaint's recorded date, their finding and its decision date) and uses of force
    loaded into it, a triage experiment config (yearly as-of dates, 1-year label, aggregations
    over 1y/3y/all, SimpleThresholder on complaints in 1y >= 2, ScaledLogisticRegression,
@@ -286,7 +286,7 @@ ORDER BY m.model_type, e.evaluation_start_time
 def run_triage(work: Path, force: Path, feature_start: str, first_train: str, test_dates: list[str],
                seed: int) -> dict:
     sys.path.insert(0, str(REPO / "tests"))
-    from postgres_server import start_server  # a throwaway cluster, stopped at exit
+    from support.postgres_server import start_server  # a throwaway cluster, stopped at exit
 
     import psycopg
 

@@ -30,7 +30,7 @@ from openeis.features.dates import add_months
 from openeis.governance.roles import Role
 from openeis.governance.users import add_user, get_user
 from openeis.store import open_store
-from openeis.web.auth import create_token
+from openeis.governance.sign_in import create_token
 
 PASSWORD = "benchmark password"
 

@@ -10,20 +10,13 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "OPENEIS_THREADS" not in os.e
     _cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     os.environ["OPENEIS_THREADS"] = str(max(1, _cpus // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
-import hashlib
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
 from openeis.cli import app
-from openeis.schema import TABLES
-from openeis.store import open_store
-from postgres_server import any_store, postgres_server, postgres_url, store_url  # noqa: F401 (fixtures)
 
-sys.path.insert(0, str(Path(__file__).parent))
+# Fixtures shared by every folder: a throwaway PostgreSQL server, store_url, any_store...
+pytest_plugins = ["support.postgres_server"]
 
 
 @pytest.fixture
@@ -45,34 +38,3 @@ def cli(tmp_path, monkeypatch):
         return result
 
     return run
-
-
-def run_openeis(*args: str, cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real `openeis` command in a subprocess."""
-    environment = {**os.environ, **(env or {})}
-    result = subprocess.run(
-        [sys.executable, "-m", "openeis.cli", *map(str, args)],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"openeis {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def store_digest(path: Path) -> dict[str, str]:
-    """A digest of every table's content (order-independent), to prove a store unchanged."""
-    store = open_store(str(path))
-    try:
-        names = [t.qualified_name for t in TABLES] + [
-            "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"
-        ]
-        digest = {}
-        for name in names:
-            rows = sorted(repr(row) for row in store.query(f"SELECT * FROM {name}"))
-            digest[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-        return digest
-    finally:
-        store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from handmade import write_force
+from support.handmade import write_force
 
 from openeis.privacy import Pseudonymiser, read_key_file
 from openeis.schema import TABLES

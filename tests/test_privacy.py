@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
-from handmade import write_force
+from support.handmade import write_force
 
 from openeis.privacy import Pseudonymiser, read_key_file
 from openeis.schema import TABLES, TABLES_BY_NAME, Privacy
@@ -112,3 +112,46 @@ def test_synthetic_force_leaves_no_names_or_raw_ids(cli, tmp_path):
     cli("init")
     cli("ingest", tmp_path / "in")
     assert_absent(tmp_path / "openeis.duckdb", values)
+
+
+def test_the_identity_vault_identifies_nobody_from_a_copy_of_the_store(cli, tmp_path):
+    """Staff numbers (and names, when the force keeps them) are sealed at ingest: the store
+    holds only seals, the vault key is a file of its own, and with it an entitled reveal
+    gives the staff number back (logged)."""
+    import json
+
+    write_force(tmp_path / "in")
+    values = sensitive_values(tmp_path / "in")
+    (tmp_path / "openeis.toml").write_text("[privacy]\nvault_names = true\n")
+    cli("init")
+    assert (tmp_path / "openeis.vault.key").exists() and (tmp_path / "openeis.vault.key").stat().st_mode & 0o077 == 0
+    cli("ingest", tmp_path / "in")
+    assert_absent(tmp_path / "openeis.duckdb", values)  # every table, and the file's bytes
+    store = open_store(str(tmp_path / "openeis.duckdb"))
+    try:
+        sealed = store.query("SELECT officer_id, staff_number, name FROM restricted.identity_vault")
+        vault_text = str(sealed)
+    finally:
+        store.close()
+    assert len(sealed) == 3 and all(name for _, _, name in sealed)
+    assert "WX100001" not in vault_text and "Tavrin" not in vault_text
+    officer = Pseudonymiser(read_key_file(tmp_path / "openeis.key")).pseudonym("officer", "WX100001")
+    revealed = json.loads(cli("reveal", "--officer", officer, "--reason", "privacy test: entitled reveal",
+                              "--json").stdout)
+    assert revealed["staff_number"] == "WX100001" and "Tavrin" in revealed["name"]
+    assert "reason" in cli("reveal", "--officer", officer, "--reason", "x", expect=1).output
+    # without the vault key, even the administrator at the shell identifies nobody
+    (tmp_path / "openeis.vault.key").rename(tmp_path / "elsewhere.key")
+    assert "not found" in cli("reveal", "--officer", officer, "--reason", "privacy test: no key here",
+                              expect=1).output
+    cli("ingest", tmp_path / "in")  # re-ingesting changes nothing in the vault
+    store = open_store(str(tmp_path / "openeis.duckdb"))
+    try:
+        assert str(store.query("SELECT officer_id, staff_number, name FROM restricted.identity_vault")) == vault_text
+        from openeis.governance import access_log
+
+        reveals = [e for e in access_log.entries(store) if e.resource == "identity"]
+        assert [e.outcome for e in reveals] == ["allowed"]  # the reveals that failed revealed nothing
+        assert reveals[0].reason == "privacy test: entitled reveal" and "WX100001" not in reveals[0].records
+    finally:
+        store.close()

@@ -35,7 +35,7 @@ def test_duckdb_and_postgres_stores_hold_identical_pseudonyms(tmp_path, postgres
     DuckDB file and a PostgreSQL database (both pseudonymise in the same in-process SQL)."""
     import copy
 
-    from handmade import force, write_force
+    from support.handmade import force, write_force
 
     from openeis.ingest import ingest_canonical
     from openeis.schema import TABLES

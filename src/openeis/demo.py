@@ -16,13 +16,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from openeis.governance import access_log, retention
+from openeis.application import data, detect, governance, ingest, models, review
+from openeis.application.errors import GateRefused
+from openeis.application.session import Session, create_store, open_session
+from openeis.config import OpenEISConfig
 from openeis.governance.roles import Actor, Role
-from openeis.governance.subject_access import collect, write_export
-from openeis.ingest import ingest_canonical
-from openeis.privacy import Pseudonymiser, load_or_create_key
-from openeis.schema import TABLES
-from openeis.store import open_store
+from openeis.privacy import Pseudonymiser
+
+# The demo acts as an administrator through the same actions as the CLI and the web
+# application: every step is checked against the policy and written to the access log.
+DEMO_ACTOR = Actor("demo", Role.ADMINISTRATOR)
 
 MARKER = ".openeis-demo"
 
@@ -56,19 +59,16 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
                   f"(ground truth apart in {inputs / 'ground_truth'}) in {timings['synth']:.1f} s")
 
     console.rule("2. embedded store and key")
-    key, _ = load_or_create_key(key_path)
-    store = open_store(str(store_path))
-    try:
-        store.migrate()
-        console.print(f"store {store_path} (schema version {store.schema_version()}); "
+    end_year = 2015 + years  # SynthOptions' default start is 2015-01-01
+    config = demo_config(end_year)
+    created = create_store(str(store_path), config, key_path)
+    with open_session(str(store_path), DEMO_ACTOR, config, key_path) as session:
+        console.print(f"store {store_path} (schema version {created.schema_version}); "
                       f"pseudonymisation key {key_path} (0600, never in the store)")
 
         console.rule("3. validated, pseudonymised ingest")
         started = time.perf_counter()
-        demo_actor = Actor("demo", Role.ADMINISTRATOR)
-
-        log_change = access_log.ingest_logger(store, key, demo_actor, purpose="demo ingest")
-        report = ingest_canonical(store, inputs, Pseudonymiser(key), before_commit=log_change)
+        report = ingest.ingest(session, inputs)
         timings["ingest"] = time.perf_counter() - started
         console.print(f"batch {report.batch_id}: {report.total('inserted')} rows inserted from "
                       f"{len(report.tables)} files in {timings['ingest']:.1f} s, "
@@ -76,67 +76,65 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
                       f"{sum(len(v) for v in report.discarded_columns.values())} columns")
 
         console.rule("4. re-ingest the same files: nothing changes")
-        again = ingest_canonical(store, inputs, Pseudonymiser(key), before_commit=log_change)
+        again = ingest.ingest(session, inputs)
         console.print(f"batch {again.batch_id}: inserted {again.total('inserted')}, updated "
                       f"{again.total('updated')}, unchanged {again.total('unchanged')}")
 
         counts = RichTable(title="what the store holds")
         counts.add_column("table")
         counts.add_column("rows", justify="right")
-        for table in TABLES:
-            counts.add_row(table.qualified_name, f"{store.scalar(f'SELECT count(*) FROM {table.qualified_name}'):,}")
+        for table, rows in ingest.status(session).rows.items():
+            if table != "quarantine":
+                counts.add_row(table, f"{rows:,}")
         console.print(counts)
 
         console.rule("5. leakage-free features and labels")
-        from openeis.features import build_features, compute_labels
-
-        end_year = 2015 + years  # SynthOptions' default start is 2015-01-01
         as_of = [date(year, 1, 1) for year in range(max(2016, end_year - 3), end_year)]
+        dates = ",".join(str(d) for d in as_of)
         started = time.perf_counter()
         features_path = directory / "features.parquet"
-        built = build_features(store, as_of, features_path)
-        labels = compute_labels(store, as_of)
+        built = data.export_features(session, dates, features_path)
+        labels = data.export_labels(session, dates, directory / "labels.parquet")
         timings["features"] = time.perf_counter() - started
-        access_log.append(store, key, demo_actor, "read", "features",
-                          records={"as_of": [str(d) for d in as_of], "rows": built["rows"]}, purpose="demo features")
-        label_name = [c for c in labels.column_names if c not in ("officer", "as_of")][0]
-        positives = sum(labels.column(label_name).to_pylist())
+        label_name, positives = next(iter(labels.positives.items()))
         console.print(f"{built['rows']:,} officer x date rows, {built['columns'] - 2} features as of "
                       f"{', '.join(str(d) for d in as_of)} -> {features_path} in {timings['features']:.1f} s")
-        console.print(f"label {label_name}: {positives} of {labels.num_rows} officer x date rows positive "
+        console.print(f"label {label_name}: {positives} of {labels.rows} officer x date rows positive "
                       "(a finding upheld on a complaint in the following 12 months)")
 
         console.rule("6. models, backtest and flags with explanations")
         started = time.perf_counter()
-        _models_step(store, key, demo_actor, directory, end_year, console)
+        _models_step(session, directory, end_year, console)
         timings["models"] = time.perf_counter() - started
 
         console.rule("7. integrity detectors next to the model's flags")
         started = time.perf_counter()
-        _detectors_step(store, key, demo_actor, inputs / "ground_truth", directory, console)
+        hits = _detectors_step(session, inputs / "ground_truth", directory, console)
         timings["detectors"] = time.perf_counter() - started
 
-        console.rule("8. governance")
-        officer = store.scalar("SELECT officer_id FROM allegations ORDER BY officer_id LIMIT 1")
-        export = collect(store, officer)
-        sar_json, _ = write_export(export, directory / "subject-access", "demo")
-        access_log.append(store, key, demo_actor, "export", "subject_access",
-                          records={"officer": officer, "records": export.total()}, purpose="demo subject access")
-        console.print(f"subject access export for officer {officer}: {export.total()} records -> {sar_json.parent}")
+        console.rule("8. the review queues: one budget, welfare apart")
+        _queue_step(session, console)
+
+        console.rule("9. governance")
+        queue = review.list_flags(session, statuses=(), limit=1)["flags"]
+        officer = queue[0]["officer"] if queue else hits[0] if hits else None
+        if officer:
+            export = governance.subject_access(session, officer, directory / "subject-access", is_pseudonym=True,
+                                               reference="demo")
+            console.print(f"subject access export for officer {officer}: {export.records} records -> "
+                          f"{export.json_path.parent}")
         # As on the snapshot date (the end of the synthetic records), not today: the data are
         # years old, and a dry run as of today would say nearly everything is due.
         snapshot = date(end_year, 1, 1)
-        due = retention.due(store, retention.default_rules(), snapshot)
+        due = governance.retention(session, dry_run=True, as_of=snapshot.isoformat()).outcomes
         console.print(f"retention due on {snapshot} (dry run, nothing deleted): "
                       + ", ".join(f"{o.rule.table} {o.rows}" for o in due))
-        console.rule("9. the web application")
-        accounts = _web_accounts(store, key, demo_actor, directory)
+        console.rule("10. the web application")
+        accounts = _web_accounts(session, directory)
         names = [line.split("\t")[0] + " (" + line.split("\t")[1] + ")" for line in accounts.read_text().splitlines()[1:]]
         console.print(f"accounts for the browser: {', '.join(names)}; passwords in {accounts}")
         console.print(f"see the flags, detector hits, models, audit and access log: openeis serve --store {store_path}")
-        console.print(str(access_log.verify(store, key)))
-    finally:
-        store.close()
+        console.print(str(governance.verify_log(session)[0]))
 
     console.rule("outputs")
     console.print(f"store:        {store_path}")
@@ -154,36 +152,51 @@ def run_demo(directory: Path, officers: int, years: int, seed: int, console: Con
     return {"store": store_path, "key": key_path, "inputs": inputs, "synth": summary, "timings": timings}
 
 
+DEMO_OVERRIDE = ("Demonstration on a synthetic force only: most groups are too small for the audit to "
+                 "judge, and no real officer is affected. Never a precedent for a real force.")
+
+
+def _queue_step(session: Session, console: Console) -> None:
+    """The period's queues as a reviewer team receives them: the conduct capacity shared by
+    model flags, rule flags and detector hits, what did not fit, and the welfare queue."""
+    conduct = review.list_flags(session, statuses=(), limit=10**9)
+    welfare = review.list_flags(session, statuses=(), limit=10**9, queue="welfare")
+    by_source = {s: sum(f["source"] == s for f in conduct["flags"]) for s in ("model", "detector", "rule")}
+    missed = conduct["not_queued"]
+    console.print(f"conduct queue as of {conduct['as_of']}: {len(conduct['flags'])} items for a capacity of "
+                  f"{conduct['capacity']} ({by_source['model']} model flags, {by_source['detector']} detector hits, "
+                  f"{by_source['rule']} rule flags); not queued: {missed['model']} more model flags, {missed['rule']} "
+                  f"more officers trigger a threshold rule, {missed['detector']} more detector hits (administrators "
+                  "can browse them).")
+    console.print(f"welfare queue (line managers, occupational health): {len(welfare['flags'])} attendance prompts "
+                  f"for a capacity of {welfare['capacity']}; {sum(welfare['not_queued'].values())} more not queued. "
+                  "No sickness or health reason appears in a conduct review.")
+
+
 def demo_config(end_year: int):
     """The default configuration with a split plan of quarterly dates from 2016 (the synthetic
     records begin in 2015): the default yearly plan would give a 6-year force 2 training dates."""
-    from openeis.config import OpenEISConfig
-    from openeis.features.definitions import SplitsConfig
+    from openeis.config.features import SplitsConfig
 
     return OpenEISConfig(splits=SplitsConfig(start="2016-01-01", end=f"{end_year - 1}-01-01",
                                              frequency_months=3))
 
 
-def _models_step(store, key, actor, directory: Path, end_year: int, console: Console) -> None:
+def _models_step(session: Session, directory: Path, end_year: int, console: Console) -> None:
     import json
 
-    from openeis.flags.score import score
-    from openeis.models.backtest import run_backtest, save_backtest
-    from openeis.models.jobs import train_and_register
     from openeis.models.report import backtest_html
 
     if end_year - 2016 < 5:
         console.print("skipped: models need at least 6 years of synthetic records (2 for training "
                       "dates, 1 for their outcomes, more to backtest); run the demo with --years 6")
         return
-    config = demo_config(end_year)
-    label = config.labels.default
+    config = session.config
     # four test dates, 6 months apart, whose 12-month outcome windows have closed in the data:
     # one date's top 2% is a few dozen officers, too few to judge alone
     test_dates = [date(end_year - 3, 1, 1), date(end_year - 3, 7, 1), date(end_year - 2, 1, 1), date(end_year - 2, 7, 1)]
-    result, details = run_backtest(store, config, test_dates, label)
+    result, details = models.backtest(session, ",".join(map(str, test_dates)))
     (directory / "backtest.json").write_text(json.dumps(result, indent=1))
-    save_backtest(store, result)  # the web application's models page charts it
     (directory / "backtest.html").write_text(backtest_html(result, details, config.force_name))
     s = result["summary"]
     prior_tp = sum(d["models"]["prior_complaints_5y"]["true_positives_at_rule_count"] for d in result["dates"])
@@ -199,15 +212,10 @@ def _models_step(store, key, actor, directory: Path, end_year: int, console: Con
                   f"precision {s['selected_precision_at_capacity']:.2f} for the model, "
                   f"{s['prior_count_precision_at_capacity']:.2f} for the prior-complaint count, "
                   f"{s['rule_precision']:.2f} for the rules")
-    entry = train_and_register(store, config, None, label, actor)
-    access_log.append(store, key, actor, "change", "models", records={"model_id": entry.model_id},
-                      purpose="demo train")
+    entry = models.train(session)
     console.print(f"trained and registered {entry.model_id} ({entry.candidate}) as a candidate, "
                   f"as of {entry.trained_as_of}")
-    from openeis.models.audit_job import audit_model
-    from openeis.models.jobs import GateRefused, promote
-
-    audit = audit_model(store, config, entry.model_id)
+    audit = models.audit(session, entry.model_id).audit
     console.print(f"bias audit of {entry.model_id} as of {audit.as_of} (the synthetic force has an "
                   f"upheld-rate bias of 1.5x planted against group B): gate "
                   f"{'open' if audit.gate.allowed else 'closed'}")
@@ -217,18 +225,25 @@ def _models_step(store, key, actor, directory: Path, end_year: int, console: Con
     for row in warnings.itertuples(index=False):
         console.print(f"      label-bias warning: the outcome rate of {row.attribute} {row.group} is "
                       f"{row.ratio:.2f} times that of {row.reference}", highlight=False)
+    # Only a live model puts flags in front of reviewers. The gate refuses this one (a force of
+    # this size is too thin to judge most groups); the demo shows the refusal, then the
+    # administrator's override with a written rationale, both in the access log.
     try:
-        promote(store, config, key, entry.model_id, "live", actor)
-        console.print(f"{entry.model_id} promoted to live")
+        models.promote(session, entry.model_id, "live")
+        console.print(f"{entry.model_id} passed the bias gate and is live")
     except GateRefused as refused:
-        console.print(f"promotion to live refused: {refused}", highlight=False, markup=False)
-    run = score(store, config, None, entry.model_id)
-    access_log.append(store, key, actor, "change", "flags",
-                      records={"as_of": run.as_of.isoformat(), "flags": len(run.flags)}, purpose="demo score")
+        console.print(f"promotion to live refused by the bias gate: {str(refused)[:300]}...", highlight=False,
+                      markup=False)
+        _, note = models.promote(session, entry.model_id, "live", override_gate=True, rationale=DEMO_OVERRIDE)
+        console.print(f"administrator override, recorded with its rationale in the registry and the access log: "
+                      f"{entry.model_id} is live ({note[:80]}...)", highlight=False, markup=False)
+    run = models.score(session, model_id=entry.model_id)
     model_flags = [f for f in run.flags if f.source == "model"]
-    console.print(f"{run.as_of}: {run.cohort} officers scored; {len(model_flags)} flags for review "
-                  f"(capacity {config.flags.top_percent:g}%), {len(run.flags) - len(model_flags)} more "
-                  "officers trigger only a threshold rule. The first three:")
+    rule_flags = [f for f in run.flags if f.source == "rule"]
+    console.print(f"{run.as_of}: {run.cohort} officers scored by the live model; {len(model_flags)} model flags "
+                  f"(the top {config.flags.top_percent:g}%), {sum(f.queue == 'conduct' for f in rule_flags)} officers "
+                  f"trigger a conduct threshold rule, {sum(f.queue == 'welfare' for f in rule_flags)} an attendance "
+                  "rule (welfare prompts). The first three model flags:")
     for f in model_flags[:3]:
         console.print(f"  #{f.rank} officer {f.officer[:12]}… score {f.score:.0%}", highlight=False)
         for sentence in f.explanation["sentences"]:
@@ -236,26 +251,21 @@ def _models_step(store, key, actor, directory: Path, end_year: int, console: Con
     console.print("A flag is a prompt for a supervisor's conversation, never a verdict.")
 
 
-def _detectors_step(store, key, actor, truth_dir: Path, directory: Path, console: Console) -> None:
+def _detectors_step(session: Session, truth_dir: Path, directory: Path, console: Console) -> list[str]:
     """Run every detector as of the latest data date (the model's scoring date), put the hits
-    in the review queue, and show them beside the model's flags and against the planted truth."""
+    in the review queue, and show them beside the model's flags and against the planted truth.
+    Returns the officers with a hit."""
     import json
 
-    from openeis.detectors import run_detectors, write_flags
     from openeis.detectors.evaluate import evaluate
-    from openeis.flags.store import read_flags
-    from openeis.models.data import latest_data_date
 
-    as_of = latest_data_date(store)
-    from openeis.config import OpenEISConfig
-
-    run = run_detectors(store, OpenEISConfig().detectors, as_of)
-    written = write_flags(store, run)
-    access_log.append(store, key, actor, "read", "source_records",
-                      records={"as_of": as_of.isoformat(), "hits": len(run.hits)}, purpose="demo detectors")
+    found = detect.detect(session)
+    run, written, as_of = found.run, found.written, found.day
+    assert written is not None and session.key is not None
     (directory / "detectors.json").write_text(json.dumps(run.as_dict(), indent=1, default=str))
-    truth = {r["detector"]: r for r in evaluate(run, truth_dir, Pseudonymiser(key))}
-    model_flagged = {f["officer"] for f in read_flags(store, as_of) if f["source"] == "model"}
+    truth = {r["detector"]: r for r in evaluate(run, truth_dir, Pseudonymiser(session.key))}
+    model_flagged = {f["officer"] for f in review.list_flags(session, as_of, statuses=(), source="model",
+                                                             limit=10**9)["flags"]}
     table = RichTable(title=f"detector hits as of {as_of} ({len(run.officers):,} officers examined, "
                       f"{run.period.start} to {as_of})")
     for heading in ("detector", "prompt", "hits", "also flagged by the model", "planted found",
@@ -278,7 +288,7 @@ def _detectors_step(store, key, actor, truth_dir: Path, directory: Path, console
                       "(the models step needs 6 years of records).")
     console.print(f"{written['written']} detector flags are in the review queue (source `detector`), "
                   "each with its reasons and the records behind it.")
-    shown = set()
+    shown: set[str] = set()
     for h in run.hits:
         if h.detector in shown or len(shown) == 3:
             continue
@@ -287,37 +297,30 @@ def _detectors_step(store, key, actor, truth_dir: Path, directory: Path, console
                       f"{h.evidence_total} records behind it:", highlight=False)
         for sentence in h.sentences:
             console.print(f"      - {sentence}", highlight=False, markup=False)
+    return sorted(detector_officers)
 
 
-def _web_accounts(store, key, actor, directory: Path) -> Path:
+def _web_accounts(session: Session, directory: Path) -> Path:
     """Accounts to look at the demo in the browser (`openeis serve`): an administrator, a
-    reviewer covering the unit of the top model flag, and an auditor. Their generated passwords
+    reviewer covering the unit of the top model flag, a welfare account covering the unit of
+    the first welfare prompt, and an auditor. Their generated passwords
     go to a file only the user can read, never to the console."""
     import os
     import secrets
-    from datetime import date as day
 
-    from openeis.flags.store import read_flags
-    from openeis.governance.users import add_user
-    from openeis.review.scope import officer_unit
-
-    flags = [f for f in read_flags(store) if f["source"] == "model"]
-    unit = None
-    if flags:
-        latest = max(f["as_of"] for f in flags)
-        top = min((f for f in flags if f["as_of"] == latest), key=lambda f: f["rank"] or 0)
-        unit = officer_unit(store, top["officer"], day.fromisoformat(latest))
+    flags = review.list_flags(session, statuses=(), source="model", limit=1)["flags"]
+    unit = flags[0]["unit"] if flags else None
+    prompts = review.list_flags(session, statuses=(), limit=1, queue="welfare")["flags"]
+    welfare_unit = prompts[0]["unit"] if prompts else None
     lines = ["# Demo accounts for `openeis serve` (generated by `openeis demo`; demo store only)"]
     for name, role, scope in (("demo-admin", Role.ADMINISTRATOR, []),
                               ("demo-reviewer", Role.REVIEWER, [unit] if unit else []),
+                              ("demo-welfare", Role.WELFARE, [welfare_unit] if welfare_unit else []),
                               ("demo-auditor", Role.AUDITOR, [])):
-        if role is Role.REVIEWER and not scope:
+        if role in (Role.REVIEWER, Role.WELFARE) and not scope:
             continue
         password = secrets.token_urlsafe(12)
-        with store.transaction():
-            add_user(store, name, role, password, scope)
-            access_log.append(store, key, actor, "change", "users", records={"user": name, "role": role.value},
-                              purpose="demo accounts", own_transaction=False)
+        governance.add_user(session, name, role, password, scope)
         lines.append(f"{name}\t{role.value}{' (unit ' + scope[0] + ')' if scope else ''}\tpassword: {password}")
     path = directory / "demo-accounts.txt"
     path.write_text("\n".join(lines) + "\n")

@@ -15,6 +15,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from openeis.sql_text import literal
+
 KEY_BYTES = 32
 PSEUDONYM_HEX_CHARS = 20  # 80 bits: collision-free in practice for any force's lifetime
 
@@ -92,8 +94,7 @@ class Pseudonymiser:
         block = self.key.ljust(64, b"\0")  # SHA-256 block size; keys <= 64 bytes are padded
         inner = bytes(b ^ 0x36 for b in block)
         outer = bytes(b ^ 0x5C for b in block)
-        quoted_namespace = namespace.replace("'", "''")
-        message = f"encode('{quoted_namespace}' || chr(31) || {value_sql})"
+        message = f"encode({literal(namespace)} || chr(31) || {value_sql})"
         expression = (
             f"CASE WHEN {value_sql} IS NULL THEN NULL ELSE "
             f"left(sha256(?::BLOB || unhex(sha256(?::BLOB || {message}))), {PSEUDONYM_HEX_CHARS}) END"

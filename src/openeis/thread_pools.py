@@ -54,8 +54,8 @@ def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
         own = []
     candidates: list[Path] = []
     for line in own:
-        _, controllers, path = line.split(":", 2)
-        relative = path.lstrip("/")
+        _, controllers, cgroup = line.split(":", 2)
+        relative = cgroup.lstrip("/")
         if controllers == "":  # v2
             candidates.append(root / relative / "cpu.max")
         elif "cpu" in controllers.split(","):

@@ -10,55 +10,7 @@ mapping (see ``mappings/*.yaml`` and docs/adapters.md) run by one engine, then h
 idempotency are exactly those of canonical ingestion.
 """
 
-from __future__ import annotations
-
-from pathlib import Path
-
-from openeis.adapters.mapped import ingest_mapped
+from openeis.adapters.formats import FORMATS, builtin_mapping, ingest_format
 from openeis.adapters.spec import Mapping, MappingError, load_mapping
-from openeis.ingest.canonical import IngestReport, Progress
-from openeis.ingest.problems import IngestFailed
-from openeis.privacy import Pseudonymiser
-from openeis.store import Store
-
-FORMATS = ("cpdp", "ccrb", "mapped")
-MAPPINGS_DIR = Path(__file__).parent / "mappings"
-
-
-def builtin_mapping(name: str) -> Path:
-    """Path of a mapping shipped with OpenEIS (cpdp, ccrb)."""
-    return MAPPINGS_DIR / f"{name}.yaml"
-
-
-def ingest_format(
-    store: Store,
-    path: Path,
-    pseudonymiser: Pseudonymiser,
-    format: str,
-    mapping: Path | None = None,
-    quarantine: bool = False,
-    progress: Progress | None = None,
-    before_commit=None,
-) -> IngestReport:
-    """Ingest a force's exports in one of FORMATS; returns the report, with notes.
-    `before_commit(report)` runs inside the write transaction (for the access log)."""
-    path = Path(path)
-    if format == "cpdp":
-        from openeis.adapters.cpdp import ingest_cpdp
-
-        return ingest_cpdp(store, path, pseudonymiser, mapping, quarantine, progress, before_commit)
-    if format == "ccrb":
-        from openeis.adapters.ccrb import ingest_ccrb
-
-        return ingest_ccrb(store, path, pseudonymiser, mapping, quarantine, progress, before_commit)
-    if format == "mapped":
-        if mapping is None:
-            raise IngestFailed("--format mapped needs --mapping MAPPING.yaml (see docs/adapters.md)")
-        return ingest_mapped(
-            store, path, pseudonymiser, Path(mapping), quarantine, progress, source_format="mapped",
-            before_commit=before_commit,
-        )
-    raise IngestFailed(f"unknown format {format!r}; known: canonical, {', '.join(FORMATS)}")
-
 
 __all__ = ["FORMATS", "Mapping", "MappingError", "builtin_mapping", "ingest_format", "load_mapping"]

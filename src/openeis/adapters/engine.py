@@ -26,20 +26,14 @@ from openeis.adapters.spec import PLACEHOLDER, ColumnSpec, Mapping, MappingError
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, ReadResult, SourceFile, _read_csv
 from openeis.schema import TABLES_BY_NAME, ColumnType, ingest_order
+from openeis.sql_text import identifier, literal
 
 READ_SUFFIXES = ("", ".gz")
 HIDDEN = "__"  # prefix of helper columns that never leave the engine
 
 
-def q(name: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str | None) -> str:
-    if text is None:
-        return "NULL"
-    return "'" + str(text).replace("'", "''") + "'"
+q = identifier  # (the short names this module's SQL builders use)
+lit = literal
 
 
 def fmt(number: int) -> str:

@@ -3,27 +3,19 @@ group, label-bias and proxy checks, the promotion gate and the report.
 
     from openeis.audit import AuditConfig, build_audit_rows, run_audit, gate_decision
 
-Names are imported lazily: openeis.config imports AuditConfig, and that must not pull in
-fairlearn, scikit-learn or matplotlib.
+A library on plain rows (no store access except reading the characteristics): the model
+code's backtests and gate job, and the detectors' fairness check, call it.
 """
 
-from __future__ import annotations
+from openeis.audit.gate import GateDecision, gate_decision
+from openeis.audit.proxy import proxy_check
+from openeis.audit.report import audit_json, report_html, write_json, write_report, write_rows_csv
+from openeis.audit.rows import audit_rows, build_audit_rows, read_characteristics
+from openeis.audit.run import AuditResult, run_audit
+from openeis.config.audit import AuditConfig
 
-from importlib import import_module
-
-_WHERE = {
-    "AuditConfig": "config",
-    "audit_rows": "rows", "build_audit_rows": "rows", "read_characteristics": "rows",
-    "AuditResult": "run", "run_audit": "run",
-    "proxy_check": "proxy",
-    "GateDecision": "gate", "gate_decision": "gate",
-    "audit_json": "report", "write_report": "report", "report_html": "report",
-    "write_rows_csv": "report", "write_json": "report",
-}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f"openeis.audit.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'openeis.audit' has no attribute {name!r}")
+__all__ = [
+    "AuditConfig", "AuditResult", "GateDecision", "audit_json", "audit_rows", "build_audit_rows",
+    "gate_decision", "proxy_check", "read_characteristics", "report_html", "run_audit", "write_json",
+    "write_report", "write_rows_csv",
+]

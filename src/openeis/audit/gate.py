@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openeis.audit.config import AuditConfig
+from openeis.config.audit import AuditConfig
 from openeis.audit.metrics import INSUFFICIENT, OUTSIDE, WITHIN
 
 

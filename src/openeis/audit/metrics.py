@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import MetricFrame, selection_rate
 
-from openeis.audit.config import METRICS, AuditConfig
+from openeis.config.audit import METRICS, AuditConfig
 from openeis.audit.rows import NOT_RECORDED
 
 COUNTS = ("tp", "fp", "fn", "tn")

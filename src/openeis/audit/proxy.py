@@ -12,8 +12,11 @@ folds grouped by officer (an officer's rows on several dates never sit on both s
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
@@ -21,9 +24,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from openeis.audit.config import INTERSECTION_SEPARATOR, AuditConfig
+from openeis.config.audit import INTERSECTION_SEPARATOR, AuditConfig
 from openeis.audit.rows import NOT_RECORDED
-from openeis.models.estimator import MedianImputer
 from openeis.schema import TABLES
 
 KEYS = ("officer", "as_of")
@@ -61,8 +63,9 @@ def _sample(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
     return frame.iloc[np.sort(chosen)]
 
 
-def _classifier() -> object:
-    return make_pipeline(MedianImputer(), StandardScaler(),
+def _classifier() -> Any:
+    # A column with no value at all -> 0, as the model code's own imputer does.
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                          LogisticRegression(C=0.1, max_iter=500))
 
 
@@ -91,7 +94,7 @@ def proxy_check(features: pd.DataFrame, rows: pd.DataFrame, config: AuditConfig)
 
 def _one_attribute(matrix: pd.DataFrame, target: pd.Series, officers: pd.Series, attribute: str,
                    config: AuditConfig) -> dict:
-    result = {"attribute": attribute, "auc": np.nan, "classes": [], "rows_used": 0, "top_features": [], "note": ""}
+    result: dict[str, Any] = {"attribute": attribute, "auc": np.nan, "classes": [], "rows_used": 0, "top_features": [], "note": ""}
     known = (target != NOT_RECORDED).to_numpy()
     sizes = officers[known].groupby(target[known]).nunique()  # folds split officers, not rows
     kept = sorted(sizes[sizes >= config.proxy_folds].index)  # every fold needs each class

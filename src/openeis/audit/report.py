@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from openeis.audit.config import METRICS
+from openeis.config.audit import METRICS
 from openeis.audit.gate import gate_decision
 from openeis.audit.metrics import INSUFFICIENT, OUTSIDE, REFERENCE, WITHIN
 
@@ -324,7 +324,7 @@ def report_html(result, title: str = "Bias audit") -> str:
 
     warnings = result.label_bias[result.label_bias["warning"]]
     parts.append("<h2>Label bias</h2>")
-    parts.append("<p>" + (f"<b>Warning:</b> the outcome rate differs between groups beyond the band for "
+    parts.append("<p>" + ("<b>Warning:</b> the outcome rate differs between groups beyond the band for "
                           + ", ".join(f"{r.attribute} {r.group} ({_number(r.ratio, 2)} times {r.reference})"
                                       for r in warnings.itertuples()) + "."
                           if len(warnings) else "No group's outcome rate is shown to differ beyond the band.")

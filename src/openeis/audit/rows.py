@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from openeis.audit.config import INTERSECTION_SEPARATOR, AuditConfig
+from openeis.config.audit import INTERSECTION_SEPARATOR, AuditConfig
 from openeis.store import Store
 
 NOT_RECORDED = "not_recorded"

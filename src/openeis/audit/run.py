@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from openeis.audit.config import AuditConfig
+from openeis.config.audit import AuditConfig
 from openeis.audit.metrics import OUTSIDE, REFERENCE, audit_attribute, judge
 from openeis.audit.rows import as_of_dates
 

@@ -3,25 +3,12 @@ attendance, each with a plain-English reason, the records behind it and the kind
 it raises (integrity, welfare, performance).
 
     from openeis.detectors import run_detectors, write_flags
-
-Names are imported lazily: openeis.config imports the config, and that must not pull in
-scipy or pandas.
 """
 
-from __future__ import annotations
+from openeis.config.detectors import DetectorsConfig
+from openeis.detectors.fairness import audit_detectors, detector_audit_rows
+from openeis.detectors.hits import Hit
+from openeis.detectors.runner import DETECTORS, DetectorRun, run_detectors, write_flags
 
-from importlib import import_module
-
-_WHERE = {
-    "DetectorsConfig": "config",
-    "run_detectors": "runner", "write_flags": "runner", "DetectorRun": "runner", "DETECTORS": "runner",
-    "Hit": "hits",
-    "audit_detectors": "fairness", "detector_audit_rows": "fairness",
-}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f"openeis.detectors.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'openeis.detectors' has no attribute {name!r}")
+__all__ = ["DETECTORS", "DetectorRun", "DetectorsConfig", "Hit", "audit_detectors", "detector_audit_rows",
+           "run_detectors", "write_flags"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from openeis.detectors.config import DetectorsConfig
+from openeis.config.detectors import DetectorsConfig
 from openeis.detectors.hits import Hit
 from openeis.detectors.period import Period
 from openeis.store import Store

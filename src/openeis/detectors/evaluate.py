@@ -1,7 +1,7 @@
-"""Recall and false-positive rate of every detector on a synthetic force with planted
-anomalies (the synth ground truth), as docs/detectors.md reports them.
-
-    python -m openeis.detectors.evaluate --officers 2000 --years 3 --seed 5 --anomaly-rate 0.01
+"""Recall and false-positive rate of every detector against a synthetic force's planted
+anomalies (the synth ground truth), as docs/detectors.md reports them and the demo shows.
+Generating and loading such a force is the benchmark's and the tests' job
+(benchmarks/bench_detector_recall.py, tests/support/detector_force.py).
 
 Recall: planted officers of a kind (serving in the period) that the detector of that name
 hits. False-positive rate: officers with no planted anomaly of any kind that it hits, over
@@ -10,22 +10,13 @@ all such officers examined. Record recall: planted records listed in the hit's e
 
 from __future__ import annotations
 
-import argparse
-import json
-import tempfile
-import time
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from openeis import schema
-from openeis.detectors.config import DetectorsConfig
-from openeis.detectors.runner import DetectorRun, run_detectors
+from openeis.detectors.runner import DetectorRun
 from openeis.privacy import Pseudonymiser
-from openeis.store import Store, open_store
-
-KEY = bytes(range(32))  # a fixed test key: pseudonyms are reproducible here, never in production
 
 
 def evaluate(run: DetectorRun, truth_dir: Path, pseudonymiser: Pseudonymiser) -> list[dict]:
@@ -59,58 +50,6 @@ def evaluate(run: DetectorRun, truth_dir: Path, pseudonymiser: Pseudonymiser) ->
 
 def _key_namespace(table: str) -> str:
     t = schema.table(table)
-    return t.column(t.key).namespace
-
-
-def synthetic_store(directory: Path, officers: int, years: int, seed: int, anomaly_rate: float,
-                    start: str = "2015-01-01") -> tuple[Store, Path, date]:
-    """A migrated DuckDB store holding a synthetic force ingested with the fixed key; returns
-    the store, the ground-truth directory and the snapshot date."""
-    from openeis.ingest import ingest_canonical
-    from openeis.synth import SynthOptions, generate_force
-
-    inputs = directory / "input"
-    options = SynthOptions(officers=officers, years=years, seed=seed, start=start,
-                           anomaly_rate=anomaly_rate, file_format="parquet")
-    generate_force(options, inputs)
-    store = open_store(str(directory / "openeis.duckdb"))
-    store.migrate()
-    ingest_canonical(store, inputs, Pseudonymiser(KEY))
-    return store, inputs / "ground_truth", options.end
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--officers", type=int, default=2000)
-    parser.add_argument("--years", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--anomaly-rate", type=float, default=0.01)
-    parser.add_argument("--json", type=Path, help="Also write the rows as JSON here.")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        store, truth, snapshot = synthetic_store(Path(tmp), args.officers, args.years, args.seed,
-                                                 args.anomaly_rate)
-        started = time.perf_counter()
-        run = run_detectors(store, DetectorsConfig(), snapshot)
-        seconds = time.perf_counter() - started
-        rows = evaluate(run, truth, Pseudonymiser(KEY))
-        store.close()
-    print(f"{args.officers} officers x {args.years} years, seed {args.seed}, anomaly rate "
-          f"{args.anomaly_rate}, as of {snapshot}: {len(run.officers)} officers examined, detectors "
-          f"ran in {seconds:.1f} s")
-    print("| detector | method | planted | found | recall | record recall | hits | false positives | FPR on clean officers |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in rows:
-        print(f"| {r['detector']} | {r['method']} | {r['planted']} | {r['found']} | {_pct(r['recall'])} | "
-              f"{_pct(r['record_recall'])} | {r['hits']} | {r['false_positives']} / {r['clean_officers']} | "
-              f"{_pct(r['fpr'], 2)} |")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n")
-
-
-def _pct(value, digits: int = 0) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
-
-
-if __name__ == "__main__":
-    main()
+    namespace = t.column(t.key).namespace
+    assert namespace is not None, f"{table}.{t.key} is not a pseudonymised key"
+    return namespace

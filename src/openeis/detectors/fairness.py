@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from openeis.audit import audit_json, audit_rows, run_audit
-from openeis.audit.config import AuditConfig
+from openeis.config.audit import AuditConfig
 from openeis.detectors.runner import DetectorRun
 
 

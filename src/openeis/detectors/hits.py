@@ -31,7 +31,8 @@ class Hit:
         explanation = {"sentences": self.sentences, "detector": self.detector,
                        "prompt_kind": self.prompt_kind, "evidence": self.evidence,
                        "evidence_total": self.evidence_total, "measures": self.measures}
-        return Flag(as_of, self.officer, "detector", explanation, model_id=f"detector:{self.detector}")
+        return Flag(as_of, self.officer, "detector", explanation, model_id=f"detector:{self.detector}",
+                    queue="welfare" if self.prompt_kind == "welfare" else "conduct")
 
 
 def evidence(records: list, table: str, limit: int) -> list[dict]:

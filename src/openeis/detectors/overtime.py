@@ -7,7 +7,9 @@ from openeis.detectors.base import Context, Result
 from openeis.detectors.hits import Hit, day, evidence, plural
 from openeis.detectors.period import COHORT
 
-ABSENCE = {"overtime_during_sickness": ("sickness", "sickness absence"),
+# An integrity prompt goes to a conduct review, which must not read health data: a sickness
+# absence is named for what matters there, that the officer was recorded unfit for duty.
+ABSENCE = {"overtime_during_sickness": ("sickness", "absence (unfit for duty)"),
            "overtime_during_leave": ("annual_leave", "annual leave")}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from openeis.detectors.config import DetectorsConfig
+from openeis.config.detectors import DetectorsConfig
 from openeis.store import Store
 
 COHORT = "det_cohort"

@@ -7,7 +7,7 @@ from datetime import date
 
 from openeis.detectors import access, attendance, declarations, overtime, rostering
 from openeis.detectors.base import Context, Result
-from openeis.detectors.config import DetectorsConfig
+from openeis.config.detectors import DetectorsConfig
 from openeis.detectors.hits import Hit
 from openeis.detectors.period import Period, build_cohort
 from openeis.store import Store

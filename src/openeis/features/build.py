@@ -27,13 +27,14 @@ from openeis.features import catalog, engine
 from openeis.features.cohort import cohort_sql
 from openeis.features.compile import DefinitionError, FeatureSpec, expand, source_delta_sql
 from openeis.features.dates import dates_sql, day_number
-from openeis.features.definitions import FeaturesConfig
+from openeis.config.features import FeaturesConfig
 from openeis.features.fanout import RowPlan, row_plan, running_columns
 from openeis.features.network import network_sql
 from openeis.features.officer_attributes import ATTRIBUTE_COLUMNS, attribute_select, current_posting_sql
 from openeis.features.peers import finish_peers, peer_stats, peer_stats_sql
 from openeis.features.sources import source, source_sql
 from openeis.schema import TABLES
+from openeis.sql_text import literal
 from openeis.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -292,14 +293,14 @@ def officer_batches(store: Store, n_dates: int, requested: int) -> list[str | No
     bounds = [row[0] for row in store.query(
         f"SELECT officer_id FROM (SELECT officer_id, row_number() OVER (ORDER BY officer_id) AS r "
         f"FROM officers) x WHERE (r - 1) % {-(-n // k)} = 0 ORDER BY officer_id")]
-    quoted = [b.replace("'", "''") for b in bounds]
+    quoted = [literal(b) for b in bounds]
     filters = []
     for i in range(len(quoted)):
         parts = []
         if i > 0:
-            parts.append(f"{{col}} >= '{quoted[i]}'")
+            parts.append(f"{{col}} >= {quoted[i]}")
         if i + 1 < len(quoted):
-            parts.append(f"{{col}} < '{quoted[i + 1]}'")
+            parts.append(f"{{col}} < {quoted[i + 1]}")
         filters.append(" AND ".join(parts) or None)
     return filters
 

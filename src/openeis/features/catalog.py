@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openeis.features.definitions import Aggregation, Derived, FeaturesConfig
+from openeis.config.features import Aggregation, Derived, FeaturesConfig
 from openeis.schema import ABSENCE_KINDS
 
 A = Aggregation

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from openeis.features.definitions import Aggregation, window_days
+from openeis.config.features import Aggregation, window_days
 from openeis.features.sources import Source, source
+from openeis.sql_text import literal
 
 BIG = 10_000_000  # a day number beyond any date (year ~29000)
 STATE_PHASES = ("open", "decided")
@@ -80,8 +81,7 @@ def _phase_for(src: Source, condition: str | None) -> str:
     return "state" if cols & set(src.state) else "record"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+_literal = literal  # (the name this module's SQL builders use)
 
 
 def expand(agg: Aggregation) -> list[FeatureSpec]:
@@ -246,7 +246,7 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
     cond_name = {c: f"k{i}" for i, c in enumerate(conds)}
     cond_cols = ", ".join(f"coalesce({c}, false) AS k{i}" for i, c in enumerate(conds))
     union = []
-    for key, br in branches.items():
+    for br in branches.values():
         phase_cond = "phase = 'record'" if br.phase == "record" else "phase <> 'record'"
         users = [cond_name[cond] for _, _, _, cond in terms if branch_uses(br, cond)]
         needed = " OR ".join(dict.fromkeys(users)) or "FALSE"

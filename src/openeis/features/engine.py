@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
+from openeis.sql_text import literal, literal_list
 from openeis.store import Store
 
 
@@ -71,16 +72,14 @@ def restore(store: Store) -> None:
 def query_to_parquet(store: Store, sql: str, path: Path) -> None:
     """Run a query and write its result to a Parquet file (streamed on DuckDB)."""
     if is_duckdb(store):
-        target = str(path).replace("'", "''")
-        store.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        store.execute(f"COPY ({sql}) TO {literal(path)} (FORMAT parquet, COMPRESSION zstd)")
         return
     pq.write_table(query_arrow(store, sql), path)
 
 
 def parquet_relation(paths: list[Path]) -> str:
     """A FROM-clause relation over Parquet files."""
-    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-    return f"read_parquet([{quoted}])"
+    return f"read_parquet([{literal_list(paths)}])"
 
 
 def for_store(store: Store, sql: str) -> str:

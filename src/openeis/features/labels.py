@@ -14,7 +14,7 @@ from datetime import date
 from openeis.features.cohort import cohort_sql
 from openeis.features.compile import DefinitionError, _phase_for
 from openeis.features.dates import add_months, dates_sql, day_number
-from openeis.features.definitions import LabelDefinition, LabelsConfig, _default_labels
+from openeis.config.features import LabelDefinition, LabelsConfig, _default_labels
 from openeis.features.sources import source, source_sql
 from openeis.store import Store
 

@@ -28,7 +28,7 @@ from datetime import date
 
 from openeis.features.compile import DefinitionError
 from openeis.features.dates import add_months, month_range
-from openeis.features.definitions import LabelsConfig, SplitsConfig
+from openeis.config.features import LabelsConfig, SplitsConfig
 from openeis.features.labels import label_window_months
 
 HISTORY_MONTHS = 12  # records a training date needs before it (derived plans)

@@ -12,7 +12,7 @@ import re
 
 from openeis.features.build import plan
 from openeis.features.compile import FeatureSpec
-from openeis.features.definitions import FeaturesConfig
+from openeis.config.features import FeaturesConfig
 
 WINDOW_WORDS = {"30d": "30 days", "90d": "90 days", "180d": "6 months", "1y": "12 months",
                 "2y": "2 years", "5y": "5 years"}
@@ -70,12 +70,36 @@ def number(value: float) -> str:
 def _noun(stem: str) -> str:
     if stem in NOUNS:
         return NOUNS[stem]
-    for prefix, template in (("allegations_", "{} allegations"), ("sanction_", "sanctions: {}"),
+    for prefix, template in (("allegations_", "{} allegations"), ("sanction_", "sanctions ({})"),
                              ("use_of_force_", "uses of force: {}"), ("review_", "performance reviews rated {}"),
                              ("absence_", "{}"), ("event_", "{}")):
         if stem.startswith(prefix):
             return template.format(stem[len(prefix):].replace("_", " "))
     return stem.replace("_", " ")
+
+
+def singular(noun: str) -> str:
+    """The noun phrase for one: "complaints in ..." -> "complaint in ...", "uses of force" ->
+    "use of force", "sanctions: dismissal" -> "sanction: dismissal" (the first plural word)."""
+    words = noun.split(" ")
+    for i, word in enumerate(words):
+        core = word.rstrip(":,")
+        tail = word[len(core):]
+        if core.endswith("ss") or not core.endswith("s") or len(core) < 3:
+            continue
+        if core.endswith("ies"):
+            core = core[:-3] + "y"
+        else:
+            core = core[:-1]
+        words[i] = core + tail
+        break
+    return " ".join(words)
+
+
+def _counted(value, noun: str) -> str:
+    """'1 complaint', '3 complaints': the number and the noun agreeing with it."""
+    one = value is not None and not (isinstance(value, float) and math.isnan(value)) and float(value) == 1
+    return f"{number(value)} {singular(noun) if one else noun}"
 
 
 def _window(window: str) -> str:
@@ -86,19 +110,18 @@ def _window(window: str) -> str:
 
 def spec_phrase(spec: FeatureSpec, value: float) -> str:
     stem = _stem(spec)
-    v = number(value)
     if spec.metric == "days_since":
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return f"no {_noun(stem)} on record"
-        return f"{v} days since the last of their {_noun(stem)}"
+        return f"{_counted(value, 'days')} since the last of their {_noun(stem)}"
     if spec.metric == "sum":
         what = VALUE_NOUNS.get(spec.value or "", (spec.value or "").replace("_", " "))
-        return f"{v} {what} {_window(spec.window)}"
+        return f"{_counted(value, what)} {_window(spec.window)}"
     if spec.metric == "days":
-        return f"{v} days of {_noun(stem)} {_window(spec.window)}"
+        return f"{_counted(value, 'days')} of {_noun(stem)} {_window(spec.window)}"
     if spec.metric == "spells":
-        return f"{v} spells of {_noun(stem)} {_window(spec.window)}"
-    return f"{v} {_noun(stem)} {_window(spec.window)}"
+        return f"{_counted(value, 'spells')} of {_noun(stem)} {_window(spec.window)}"
+    return f"{_counted(value, _noun(stem))} {_window(spec.window)}"
 
 
 def _stem(spec: FeatureSpec) -> str:
@@ -122,6 +145,19 @@ ATTRIBUTES = {
     "sickness_bradford_1y": lambda v: f"Bradford factor {number(v)} over the last 12 months (sickness spells squared times days)",
     "overtime_hours_per_shift_1y": lambda v: f"{number(v)} overtime hours per shift worked in the last 12 months",
     "peer_group_size": lambda v: f"{number(v)} officers in their peer group",
+}
+
+
+ATTRIBUTE_LABELS = {
+    "tenure_days": "Length of service", "days_in_posting": "Days in the current posting",
+    "rank_level": "Rank level", "posting_role": "Role", "unit_function": "Unit function",
+    "coaccused_officers_5y": "Officers named with them on complaints in the last 5 years",
+    "coaccused_upheld_rate_5y": "Upheld rate of the officers named with them on complaints",
+    "coaccused_upheld_5y": "Upheld allegations against officers named with them on complaints",
+    "upheld_share_all": "Share of their decided allegations upheld",
+    "sickness_bradford_1y": "Bradford factor over the last 12 months",
+    "overtime_hours_per_shift_1y": "Overtime hours per shift worked in the last 12 months",
+    "peer_group_size": "Officers in their peer group",
 }
 
 
@@ -173,6 +209,20 @@ class Describer:
             return f"{what}: more than {_percent(value)} of their peers"
         return (f"{what}: as many as happens by chance about 1 time in {number(10 ** float(value))} "
                 "at their peers' rate for the same amount of work")
+
+    def label(self, feature: str) -> str:
+        """What the feature is, without a value: a chart's or a table's row label."""
+        if feature.endswith(("_peer_ratio", "_peer_pct", "_peer_poisson")):
+            return self.label(feature.rsplit("_peer_", 1)[0]) + " (against peers)"
+        if feature in ATTRIBUTE_LABELS:
+            return ATTRIBUTE_LABELS[feature]
+        spec = self.specs.get(feature)
+        if spec is not None and spec.metric == "days_since":
+            return f"Days since the last of their {_noun(_stem(spec))}"
+        text = self.phrase(feature, float("nan"))
+        for unknown in ("unknown change in ", "unknown "):
+            text = text.replace(unknown, "Change in " if unknown.startswith("unknown change") else "", 1)
+        return text[:1].upper() + text[1:]
 
     def is_relative(self, feature: str) -> bool:
         """Peer-relative features already compare with peers: no peer median is quoted."""

@@ -25,18 +25,21 @@ class Flag:
     score: float | None = None
     rank: int | None = None
     percentile: float | None = None
+    queue: str = "conduct"  # conduct | welfare (attendance and sickness prompts)
 
     @property
     def flag_id(self) -> str:
         """Stable: re-scoring the same date with the same model gives the same id."""
         text = f"{self.as_of}|{self.officer}|{self.source}|{self.model_id or ''}"
+        if self.queue != "conduct":  # an officer may have a conduct and a welfare rule flag
+            text += f"|{self.queue}"
         return "f-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def as_dict(self) -> dict:
         return {"flag_id": self.flag_id, "as_of": self.as_of.isoformat(), "officer": self.officer,
                 "source": self.source, "model_id": self.model_id, "score": self.score,
                 "rank": self.rank, "percentile": self.percentile, "rules": self.rules,
-                "explanation": self.explanation}
+                "queue": self.queue, "explanation": self.explanation}
 
 
 def check_explained(flag: Flag) -> None:
@@ -77,7 +80,7 @@ def replace_flags(store: Store, as_of: date, model_id: str | None, flags: list[F
 
 
 FLAG_COLUMNS = ("flag_id", "as_of", "officer", "source", "model_id", "score", "score_rank", "percentile",
-                "rules", "explanation", "created_at")
+                "rules", "explanation", "created_at", "queue")
 
 
 def _flags_arrow(flags: list[Flag], as_of: date):
@@ -95,6 +98,7 @@ def _flags_arrow(flags: list[Flag], as_of: date):
         "rules": pa.array([json.dumps(f.rules) for f in flags], pa.string()),
         "explanation": pa.array([json.dumps(f.explanation) for f in flags], pa.string()),
         "created_at": pa.array([_now()] * len(flags), pa.timestamp("us")),
+        "queue": pa.array([f.queue for f in flags], pa.string()),
     })
 
 
@@ -107,12 +111,13 @@ def read_flags(store: Store, as_of: date | None = None, officer: str | None = No
         where.append("officer = ?")
         params.append(officer)
     sql = ("SELECT flag_id, as_of, officer, source, model_id, score, score_rank, percentile, rules, "
-           "explanation, created_at, status, version FROM flags")
+           "explanation, created_at, status, version, queue FROM flags")
     if where:
         sql += " WHERE " + " AND ".join(where)
     rows = store.query(sql + " ORDER BY as_of, source, score_rank, officer", params)
     return [{"flag_id": r[0], "as_of": r[1].isoformat(), "officer": r[2], "source": r[3],
              "model_id": r[4], "score": r[5], "rank": r[6], "percentile": r[7],
              "rules": json.loads(r[8]), "explanation": json.loads(r[9]),
-             "created_at": r[10].isoformat(timespec="seconds"), "status": r[11], "version": r[12]}
+             "created_at": r[10].isoformat(timespec="seconds"), "status": r[11], "version": r[12],
+             "queue": r[13]}
             for r in rows]

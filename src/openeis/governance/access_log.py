@@ -17,6 +17,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from openeis.governance.roles import Actor
 from openeis.store import Store
@@ -77,7 +78,7 @@ def append(
     store.lock("access_log")
     last = store.query("SELECT seq, entry_hash FROM access_log ORDER BY seq DESC LIMIT 1")
     seq, previous = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
-    fields = {
+    fields: dict[str, Any] = {
         "seq": seq,
         "logged_at": datetime.now(timezone.utc).replace(tzinfo=None),
         "actor": actor.name,

@@ -1,4 +1,5 @@
-"""The one place that decides every access, for the CLI and the API alike."""
+"""The one place that decides every access, for the CLI, the web application and the demo
+alike (openeis.application asks it, logs a refusal as a refusal and raises it as an error)."""
 
 from __future__ import annotations
 
@@ -13,56 +14,32 @@ class Decision:
     reason: str
 
 
-class AccessDenied(Exception):
-    def __init__(self, decision: Decision):
-        super().__init__(decision.reason)
-        self.decision = decision
-
-
 def decide(
     actor: Actor,
     action: Action,
     resource: Resource,
     officer: str | None = None,
     officer_unit: str | None = None,
+    force_wide: bool = False,
 ) -> Decision:
-    """May `actor` do `action` on `resource` (about `officer`, posted in `officer_unit`)?"""
+    """May `actor` do `action` on `resource` (about `officer`, posted in `officer_unit`)?
+
+    `force_wide`: the action covers every officer at once and cannot be cut down to a scope
+    (building features, running the detectors, a force-wide export): refused to roles that
+    see only some officers (a reviewer's units, an officer's own records)."""
     allowed = RULES.get((actor.role, resource), frozenset())
     if action not in allowed:
         return Decision(False, f"role {actor.role.value} may not {action.value} {resource.value}")
+    scoped = actor.role in (Role.OFFICER, Role.REVIEWER, Role.WELFARE)
     if resource in PER_OFFICER and officer is not None:
         if actor.role is Role.OFFICER and officer != actor.officer:
             return Decision(False, "an officer may see only their own records")
-        if actor.role is Role.REVIEWER and officer_unit not in actor.scope_units:
+        if actor.role in (Role.REVIEWER, Role.WELFARE) and officer_unit not in actor.scope_units:
             return Decision(False, f"officer is outside reviewer {actor.name}'s scope")
-    if resource in PER_OFFICER and officer is None and actor.role in (Role.OFFICER, Role.REVIEWER):
+    elif resource in PER_OFFICER and scoped:
+        if force_wide:
+            return Decision(False, f"role {actor.role.value} sees only the officers in its scope; "
+                            f"this {action.value} of {resource.value} covers every officer")
         # Listing across officers: the caller must filter to the actor's scope.
         return Decision(True, f"allowed within {actor.role.value} scope")
     return Decision(True, f"role {actor.role.value} may {action.value} {resource.value}")
-
-
-def authorize(
-    store,
-    key: bytes,
-    actor: Actor,
-    action: Action,
-    resource: Resource,
-    officer: str | None = None,
-    officer_unit: str | None = None,
-    purpose: str | None = None,
-) -> Decision:
-    """Decide, and log a denial (an allowed access is logged by the caller, with what it read).
-
-    Raises AccessDenied after the denial is in the access log, so a refused attempt always
-    leaves a trace."""
-    from openeis.governance import access_log
-
-    decision = decide(actor, action, resource, officer, officer_unit)
-    if not decision.allowed:
-        access_log.append(
-            store, key, actor, action.value, resource.value,
-            records={"officer": officer} if officer else None,
-            purpose=purpose, outcome="denied", reason=decision.reason,
-        )
-        raise AccessDenied(decision)
-    return decision

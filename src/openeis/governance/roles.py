@@ -12,6 +12,7 @@ class Role(str, Enum):
     REVIEWER = "reviewer"  # flags and officer records in their scope (e.g. their command)
     AUDITOR = "auditor"  # aggregates, audits, access log, registry; no officer identities
     OFFICER = "officer"  # their own data only
+    WELFARE = "welfare"  # line manager or occupational health: welfare prompts in their scope
 
 
 class Resource(str, Enum):
@@ -29,6 +30,8 @@ class Resource(str, Enum):
     RETENTION = "retention"
     USERS = "users"
     SUBJECT_ACCESS = "subject_access"
+    WELFARE = "welfare"  # welfare prompts (attendance, sickness) and the health data behind them
+    IDENTITY = "identity"  # who a pseudonym is: the identity vault, read only to reveal
 
 
 class Action(str, Enum):
@@ -62,10 +65,19 @@ _allow(Role.AUDITOR, (Resource.AGGREGATES, Resource.AUDITS, Resource.MODELS, Res
 _allow(Role.AUDITOR, (Resource.AUDIT_ROWS, Resource.PROTECTED), Action.READ, Action.EXPORT)
 _allow(Role.OFFICER, (Resource.SOURCE_RECORDS, Resource.FEATURES, Resource.FLAGS, Resource.REVIEWS,
                       Resource.SUBJECT_ACCESS), Action.READ, Action.EXPORT)
+# Welfare prompts are for the line managers and occupational health who hold them (in their
+# units), never for the conduct reviewers; the officer sees their own. Those who act on a
+# flag or prompt may reveal who the officer is (in scope, with a reason, logged).
+_allow(Role.WELFARE, (Resource.WELFARE,), Action.READ, Action.CHANGE, Action.EXPORT)
+_allow(Role.REVIEWER, (Resource.FLAGS,), Action.EXPORT)  # their own queue, as CSV
+_allow(Role.WELFARE, (Resource.SOURCE_RECORDS,), Action.READ)
+_allow(Role.OFFICER, (Resource.WELFARE,), Action.READ)
+_allow(Role.REVIEWER, (Resource.IDENTITY,), Action.READ)
+_allow(Role.WELFARE, (Resource.IDENTITY,), Action.READ)
 
 # Resources about identifiable officers: limited by the actor's scope.
 PER_OFFICER = frozenset({Resource.SOURCE_RECORDS, Resource.FEATURES, Resource.FLAGS, Resource.REVIEWS,
-                         Resource.SUBJECT_ACCESS})
+                         Resource.SUBJECT_ACCESS, Resource.WELFARE, Resource.IDENTITY})
 
 
 @dataclass(frozen=True)

@@ -138,10 +138,11 @@ def add_current_features(store: Store, export: SubjectAccessExport, features_con
         return
     import math
 
+    from openeis.config import OpenEISConfig
     from openeis.models.data import feature_frame, latest_data_date
 
     as_of = latest_data_date(store)
-    frame = feature_frame(store, [as_of], _Config(features_config))
+    frame = feature_frame(store, [as_of], OpenEISConfig(features=features_config))
     rows = frame[frame["officer"] == export.officer].to_dict("records")
     for row in rows:
         for name, value in row.items():
@@ -149,10 +150,3 @@ def add_current_features(store: Store, export: SubjectAccessExport, features_con
                 row[name] = None
     if rows:
         export.sections["features"] = rows
-
-
-@dataclass
-class _Config:
-    """feature_frame reads only the features section of the whole config."""
-
-    features: object

@@ -17,7 +17,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from openeis.governance.transparency_config import TransparencyConfig
+from openeis.config.transparency import TransparencyConfig
 from openeis.html_report import escape, page, table
 from openeis.models import registry
 from openeis.store import Store

@@ -8,6 +8,7 @@ argon2id hash (argon2-cffi's defaults, which follow RFC 9106's recommendations).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -57,26 +58,26 @@ def check_new_account(name: str, role: Role, password: str, scope_units: list[st
         raise AccountError(f"user name {name!r}: letters, digits, '-', '_' and '.' only")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
-    if role is Role.REVIEWER and not scope_units:
-        raise AccountError("a reviewer needs a scope: --scope UNIT (repeat for several units)")
+    if role in (Role.REVIEWER, Role.WELFARE) and not scope_units:
+        raise AccountError(f"a {role.value} account needs a scope: --scope UNIT (repeat for several units)")
     if role is Role.OFFICER and not officer:
         raise AccountError("an officer account needs --officer PSEUDONYM (their own records only)")
-    if role not in (Role.REVIEWER,) and scope_units:
-        raise AccountError(f"--scope limits reviewers; a {role.value} is not limited by unit")
+    if role not in (Role.REVIEWER, Role.WELFARE) and scope_units:
+        raise AccountError(f"--scope limits reviewers and welfare accounts; a {role.value} is not limited by unit")
 
 
-def add_user(store: Store, name: str, role: Role, password: str, scope_units: list[str] = (),
+def add_user(store: Store, name: str, role: Role, password: str, scope_units: Sequence[str] = (),
              officer: str | None = None) -> User:
-    scope_units = sorted(set(scope_units))
-    check_new_account(name, role, password, scope_units, officer)
+    units = sorted(set(scope_units))
+    check_new_account(name, role, password, units, officer)
     if get_user(store, name) is not None:
         raise AccountError(f"user {name} exists already")
     store.execute(
         "INSERT INTO users (name, role, scope_units, officer, password_hash, created_at, disabled) "
         "VALUES (?, ?, ?, ?, ?, ?, false)",
-        [name, role.value, json.dumps(scope_units), officer, _hasher.hash(password), _now()],
+        [name, role.value, json.dumps(units), officer, _hasher.hash(password), _now()],
     )
-    return User(name, role, frozenset(scope_units), officer, False)
+    return User(name, role, frozenset(units), officer, False)
 
 
 def get_user(store: Store, name: str) -> User | None:

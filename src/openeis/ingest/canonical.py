@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
@@ -37,6 +36,8 @@ from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
 from openeis.store import Store
 
 Progress = Callable[[str, int, int], None]
+# Seals the officers input's identities in the write transaction; returns how many were sealed.
+Identities = Callable[[Store, "ReadResult | CanonicalFile"], int]
 
 
 @dataclass
@@ -92,11 +93,13 @@ def ingest_canonical(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     sources, ignored = discover(directory)
     report = ingest_tables(
         store, [CanonicalFile(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
         source_format="canonical", progress=progress, before_commit=before_commit, memory_limit=memory_limit,
+        identities=identities,
     )
     report.ignored_files = ignored
     return report
@@ -112,6 +115,7 @@ def ingest_tables(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     """Validate and write already-read inputs (adapters for other formats end here too).
 
@@ -119,10 +123,12 @@ def ingest_tables(
     embedded; an in-process DuckDB for a server, so raw identifiers and the key stay in this
     process); only valid, pseudonymised rows are sent to the store.
     `before_commit` runs inside the write transaction (the access log entry goes there, so
-    the change and its record commit together or not at all)."""
+    the change and its record commit together or not at all). `identities` (ingest.identities)
+    seals the officers file's staff numbers into the identity vault in the same transaction."""
     check_key(store, pseudonymiser)
     with store.workspace() as work, _memory_limited(work, memory_limit):
-        return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit)
+        return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit,
+                       identities)
 
 
 def _ingest(
@@ -135,12 +141,14 @@ def _ingest(
     source_format: str,
     progress: Progress | None,
     before_commit: Callable[[IngestReport], None] | None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     mode = "quarantine" if quarantine else "atomic"
     report = IngestReport(batch_id=batch_id, mode=mode, source=source)
     by_table = {item.source.table.name: item for item in inputs}
+    officers_input = by_table.get("officers")  # its raw identifiers, for the identity vault
     ordered = [table for table in ingest_order() if table.name in by_table]
     staged: list[tuple[Table, str, TableReport]] = []
     quarantine_rows: list[dict] = []
@@ -198,6 +206,10 @@ def _ingest(
                 _upsert(store, table, stage, batch_id, table_report)
             _write_quarantine(store, batch_id, quarantine_rows)
             _write_batch(store, report, source_format, started_at)
+            if identities is not None and officers_input is not None:
+                sealed = identities(store, officers_input)
+                if sealed:
+                    report.notes.append(f"{sealed} officers' staff numbers sealed in the identity vault")
             if before_commit:
                 before_commit(report)
             _hold_for_crash_test()

@@ -183,7 +183,7 @@ def _read_header(source: SourceFile) -> list[str]:
         try:
             header = next(csv.reader(handle))
         except StopIteration:
-            raise IngestFailed(f"{source.name}:1: the file is empty (a header line is required)")
+            raise IngestFailed(f"{source.name}:1: the file is empty (a header line is required)") from None
     header = [name.strip().lstrip("\ufeff") for name in header]
     seen: set[str] = set()
     for name in header:

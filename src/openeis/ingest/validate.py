@@ -9,6 +9,7 @@ columns already hold their pseudonyms (raw identifiers never enter a table).
 from __future__ import annotations
 
 from openeis.schema import Column, ColumnType, Table
+from openeis.sql_text import literal
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
@@ -16,8 +17,7 @@ EARLIEST_YEAR = 1900
 LATEST_YEAR = 2100
 
 
-def quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+quote = literal  # (the name this module's checks use)
 
 
 def _check(view: str, column: str | None, value_sql: str, where: str, reason_sql: str, severity: str = "error") -> str:

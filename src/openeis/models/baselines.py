@@ -22,7 +22,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from openeis.models.config import ThresholdRule
+from openeis.config.models import ThresholdRule
 from openeis.models.rules import rule_matrix
 
 PRIOR_COUNT_FEATURE = "complaints_count_5y"
@@ -31,7 +31,7 @@ EB_RATE_NAME = "empirical_bayes_rate"
 RULES_NAME = "department_rules"
 NAMES = (RULES_NAME, PRIOR_COUNT_NAME, EB_RATE_NAME)
 
-FIVE_YEARS_DAYS = 1826  # the 5y feature window (features/definitions.py)
+FIVE_YEARS_DAYS = 1826  # the 5y feature window (config/features.py)
 
 
 def prior_count_scores(frame: pd.DataFrame) -> np.ndarray:

@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from openeis import thread_pools
-from openeis.models.config import ModelsConfig
+from openeis.config.models import ModelsConfig
 from openeis.models.matrix import MatrixSpec
 
 

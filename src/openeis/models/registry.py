@@ -15,10 +15,11 @@ import secrets
 import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from enum import Enum
 from pathlib import Path
+from typing import Protocol
 
 from openeis import __version__
-from openeis.governance.roles import Actor
 from openeis.store import Store
 
 STATUSES = ("candidate", "approved", "live", "retired")
@@ -30,6 +31,17 @@ ALLOWED = {
 }
 FIELDS = ("model_id", "created_at", "label", "trained_as_of", "train_dates", "candidate", "kind",
           "params", "config_hash", "data_hash", "code_version", "metrics", "status")
+
+
+class Changer(Protocol):
+    """Who registers or moves a model, as model_events records them: a name and a role
+    (governance.roles.Actor is one; the model code does not depend on governance)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def role(self) -> Enum: ...
 
 
 class RegistryError(Exception):
@@ -87,7 +99,7 @@ def _row_to_model(row: tuple) -> RegisteredModel:
 
 
 def register(store: Store, model, *, label: str, trained_as_of: date, train_dates: list[date],
-             config, data_hash: str, metrics: dict, actor: Actor) -> RegisteredModel:
+             config, data_hash: str, metrics: dict, actor: Changer) -> RegisteredModel:
     """Store a trained model as a candidate; returns its registry entry."""
     artifact = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     created = _now()
@@ -108,7 +120,7 @@ def register(store: Store, model, *, label: str, trained_as_of: date, train_date
     return entry
 
 
-def _event(store: Store, model_id: str, actor: Actor, old: str | None, new: str, rationale: str | None) -> None:
+def _event(store: Store, model_id: str, actor: Changer, old: str | None, new: str, rationale: str | None) -> None:
     store.execute("INSERT INTO model_events VALUES (?, ?, ?, ?, ?, ?, ?)",
                   [model_id, _now(), actor.name, actor.role.value, old, new, rationale])
 
@@ -151,7 +163,7 @@ def load(store: Store, model_id: str):
     return pickle.loads(artifact)
 
 
-def set_status(store: Store, model_id: str, new: str, actor: Actor, rationale: str | None = None) -> RegisteredModel:
+def set_status(store: Store, model_id: str, new: str, actor: Changer, rationale: str | None = None) -> RegisteredModel:
     """Move a model to a new status (the caller has already applied the bias gate for `live`)."""
     if new not in STATUSES:
         raise RegistryError(f"unknown status {new!r}: one of {', '.join(STATUSES)}")
@@ -171,7 +183,8 @@ def set_status(store: Store, model_id: str, new: str, actor: Actor, rationale: s
 
 def scoring_model(store: Store, label: str | None = None) -> tuple[RegisteredModel, str | None]:
     """The live model (for the label, if given); until one is promoted, the newest candidate
-    with a warning."""
+    with a warning (openeis.flags.score then keeps its scores as shadow scores: only a live
+    model publishes flags)."""
     live = list_models(store, label, "live")
     if live:
         return live[-1], None
@@ -179,5 +192,5 @@ def scoring_model(store: Store, label: str | None = None) -> tuple[RegisteredMod
     if not candidates:
         raise RegistryError("no model to score with: run `openeis train` first")
     newest = candidates[-1]
-    return newest, (f"no live model yet: scoring with the newest {newest.status} {newest.model_id}; "
+    return newest, (f"no live model yet: shadow scores from the newest {newest.status} {newest.model_id}; "
                     "promote a model (`openeis models promote`) once it has passed the bias audit")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from openeis.models.config import ThresholdRule
+from openeis.config.models import ThresholdRule
 
 
 def rule_values(frame: pd.DataFrame, rule: ThresholdRule) -> np.ndarray:

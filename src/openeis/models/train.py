@@ -213,7 +213,7 @@ def fallback_to_baseline(training, selection: Selection, folds, config: OpenEISC
     better = {b: float(np.mean(v)) for b, v in theirs.items() if all(np.array(v) > best_of_candidates)}
     if not better:
         return
-    best = max(better, key=better.get)
+    best = max(better, key=lambda b: better[b])
     selection.fallback_confidence = baseline_wins(selection, selection.selected.name, best, counted, config.models.seed)
     if selection.fallback_confidence < FALLBACK_CONFIDENCE:
         return
@@ -240,6 +240,7 @@ def baseline_wins(selection: Selection, candidate: str, baseline: str, folds: li
     rng = np.random.default_rng(seed)
     bounds = np.cumsum([0, *selection.fold_sizes])
     ours, theirs, y = selection.margins[candidate], selection.baseline_scores[baseline], selection.fold_labels
+    assert y is not None, "the folds' labels are kept with their margins"
     wins = 0
     for _ in range(FALLBACK_REPLICATES):
         differences = []

@@ -23,6 +23,12 @@ DECISIONS = {
 }
 STATUSES = ("new", "in_review", "decided")
 MIN_RATIONALE = 10
+OUTCOMES = {
+    "completed": "Completed",
+    "partly_completed": "Partly completed",
+    "not_completed": "Not completed",
+    "no_longer_needed": "No longer needed",
+}
 
 
 class ReviewError(ValueError):
@@ -114,16 +120,7 @@ def record_review(store: Store, flag_id: str, reviewer: str, review: ReviewInput
     officer, explanation = rows[0][0], json.loads(rows[0][1])
     check_review(review, [f["feature"] for f in explanation.get("factors", [])])
     version = _bump(store, flag_id, expected_version, "decided", ("new", "in_review"))
-    decided_at = _now()
-    review_id = "r-" + hashlib.sha256(f"{flag_id}|{version}".encode()).hexdigest()[:16]
-    feedback = [{"feature": f.feature, "agree": f.agree, "note": f.note} for f in review.factor_feedback]
-    store.execute(
-        "INSERT INTO reviews (review_id, flag_id, officer, reviewer, decision, rationale, factor_feedback, "
-        "intervention, follow_up_on, decided_at, flag_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [review_id, flag_id, officer, reviewer, review.decision, review.rationale.strip(),
-         json.dumps(feedback), (review.intervention or "").strip() or None, review.follow_up_on,
-         decided_at, version],
-    )
+    review_id, decided_at = _insert_review(store, flag_id, officer, reviewer, review, version)
     return {"review_id": review_id, "flag_id": flag_id, "version": version,
             "decided_at": decided_at.isoformat(timespec="seconds")}
 
@@ -150,3 +147,93 @@ def reviews(store: Store, flag_id: str | None = None, officer: str | None = None
 
 def assignments(store: Store) -> dict[str, str]:
     return dict(store.query("SELECT flag_id, assigned_to FROM flag_assignments"))
+
+
+def _insert_review(store: Store, flag_id: str, officer: str, reviewer: str, review: ReviewInput,
+                   version: int) -> tuple[str, datetime]:
+    decided_at = _now()
+    review_id = "r-" + hashlib.sha256(f"{flag_id}|{version}".encode()).hexdigest()[:16]
+    feedback = [{"feature": f.feature, "agree": f.agree, "note": f.note} for f in review.factor_feedback]
+    store.execute(
+        "INSERT INTO reviews (review_id, flag_id, officer, reviewer, decision, rationale, factor_feedback, "
+        "intervention, follow_up_on, decided_at, flag_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [review_id, flag_id, officer, reviewer, review.decision, review.rationale.strip(),
+         json.dumps(feedback), (review.intervention or "").strip() or None, review.follow_up_on,
+         decided_at, version],
+    )
+    return review_id, decided_at
+
+
+def amend_decision(store: Store, flag_id: str, reviewer: str, review: ReviewInput, reason: str,
+                   expected_version: int) -> dict:
+    """A decided flag's decision, amended: a new review, linked to the one it replaces, which
+    stays as it was. Optimistic locking as for a decision. In the caller's transaction."""
+    if len((reason or "").strip()) < MIN_RATIONALE:
+        raise ReviewError(f"say why the decision is amended (at least {MIN_RATIONALE} characters)")
+    rows = store.query("SELECT officer, explanation FROM flags WHERE flag_id = ?", [flag_id])
+    if not rows:
+        raise Conflict(flag_id, expected_version, None, None)
+    current = reviews(store, flag_id=flag_id)
+    if not current:
+        raise ReviewError("the flag has no decision to amend: record the decision first")
+    officer, explanation = rows[0][0], json.loads(rows[0][1])
+    check_review(review, [f["feature"] for f in explanation.get("factors", [])])
+    version = _bump(store, flag_id, expected_version, "decided", ("decided",))
+    review_id, decided_at = _insert_review(store, flag_id, officer, reviewer, review, version)
+    store.execute("INSERT INTO review_amendments (review_id, amends_review_id, flag_id, amended_by, amended_at, "
+                  "reason) VALUES (?, ?, ?, ?, ?, ?)",
+                  [review_id, current[-1]["review_id"], flag_id, reviewer, decided_at, reason.strip()])
+    return {"review_id": review_id, "amends": current[-1]["review_id"], "flag_id": flag_id, "version": version,
+            "decided_at": decided_at.isoformat(timespec="seconds")}
+
+
+def amendments(store: Store, flag_id: str) -> dict[str, dict]:
+    """review_id -> the amendment that made it (what it replaced, who, when, why)."""
+    return {r[0]: {"amends": r[1], "amended_by": r[2], "amended_at": r[3].isoformat(timespec="seconds"),
+                   "reason": r[4]}
+            for r in store.query("SELECT review_id, amends_review_id, amended_by, amended_at, reason "
+                                 "FROM review_amendments WHERE flag_id = ?", [flag_id])}
+
+
+def record_outcome(store: Store, flag_id: str, recorded_by: str, outcome: str, note: str) -> dict:
+    """The outcome of the intervention of the flag's current decision. In the caller's transaction."""
+    if outcome not in OUTCOMES:
+        raise ReviewError(f"outcome {outcome!r}: one of {', '.join(OUTCOMES)}")
+    if len((note or "").strip()) < MIN_RATIONALE:
+        raise ReviewError(f"describe the outcome (at least {MIN_RATIONALE} characters)")
+    current = reviews(store, flag_id=flag_id)
+    if not current or current[-1]["decision"] == "no_action":
+        raise ReviewError("no intervention was decided on this flag, so there is no outcome to record")
+    review = current[-1]
+    recorded_at = _now()
+    outcome_id = "o-" + hashlib.sha256(f"{review['review_id']}|{recorded_at.isoformat()}".encode()).hexdigest()[:16]
+    store.execute("INSERT INTO intervention_outcomes (outcome_id, review_id, flag_id, officer, outcome, note, "
+                  "recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  [outcome_id, review["review_id"], flag_id, review["officer"], outcome, note.strip(),
+                   recorded_by, recorded_at])
+    return {"outcome_id": outcome_id, "review_id": review["review_id"], "flag_id": flag_id,
+            "recorded_at": recorded_at.isoformat(timespec="seconds")}
+
+
+def outcomes(store: Store, flag_id: str | None = None) -> list[dict]:
+    where, params = ("WHERE flag_id = ?", [flag_id]) if flag_id else ("", [])
+    return [{"outcome_id": r[0], "review_id": r[1], "flag_id": r[2], "outcome": r[3],
+             "outcome_label": OUTCOMES.get(r[3], r[3]), "note": r[4], "recorded_by": r[5],
+             "recorded_at": r[6].isoformat(timespec="seconds")}
+            for r in store.query("SELECT outcome_id, review_id, flag_id, outcome, note, recorded_by, recorded_at "
+                                 f"FROM intervention_outcomes {where} ORDER BY recorded_at", params)]
+
+
+def open_follow_ups(store: Store) -> list[dict]:
+    """The current decision of every decided flag that set a follow-up date and has no
+    intervention outcome recorded since: soonest due first."""
+    rows = store.query(
+        "SELECT r.review_id, r.flag_id, r.officer, r.reviewer, r.decision, r.intervention, r.follow_up_on, "
+        "r.decided_at, f.as_of, f.queue, f.source FROM reviews r JOIN flags f ON f.flag_id = r.flag_id "
+        "WHERE r.follow_up_on IS NOT NULL AND NOT EXISTS (SELECT 1 FROM review_amendments a "
+        "WHERE a.amends_review_id = r.review_id) AND NOT EXISTS (SELECT 1 FROM intervention_outcomes o "
+        "WHERE o.review_id = r.review_id) ORDER BY r.follow_up_on, r.flag_id")
+    return [{"review_id": r[0], "flag_id": r[1], "officer": r[2], "reviewer": r[3], "decision": r[4],
+             "decision_label": DECISIONS.get(r[4], r[4]), "intervention": r[5],
+             "follow_up_on": r[6].isoformat(), "decided_at": r[7].isoformat(timespec="seconds"),
+             "as_of": r[8].isoformat(), "queue": r[9] or "conduct", "source": r[10]} for r in rows]

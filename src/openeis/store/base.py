@@ -96,7 +96,7 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def lock(self, name: str) -> None:
+    def lock(self, name: str) -> None:  # noqa: B027 (a no-op unless an engine overrides it)
         """Serialise writers that must not interleave (the access log's chain, ingest
         batches, migrations): wait until no other session holds `name`, then hold it until
         this transaction ends. Call inside a transaction. An embedded store has one writer
@@ -110,15 +110,33 @@ class Store(ABC):
         reaches the server."""
         yield self
 
+    _transaction_depth = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._transaction_depth > 0
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All or nothing: commit on success, roll back on any exception."""
+        """All or nothing: commit on success, roll back on any exception. A transaction
+        opened inside another joins it, so that an action's work and its access-log entry
+        commit together (openeis.application): the outermost one commits or rolls back."""
+        if self._transaction_depth:
+            self._transaction_depth += 1
+            try:
+                yield
+            finally:
+                self._transaction_depth -= 1
+            return
         self.begin()
+        self._transaction_depth = 1
         try:
             yield
         except BaseException:
+            self._transaction_depth = 0
             self.rollback()
             raise
+        self._transaction_depth = 0
         self.commit()
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
@@ -170,18 +188,6 @@ class Store(ABC):
     def set_meta(self, name: str, value: str) -> None:
         self.execute("DELETE FROM store_meta WHERE name = ?", [name])
         self.execute("INSERT INTO store_meta VALUES (?, ?)", [name, value])
-
-
-@contextmanager
-def local_workspace() -> Iterator[Store]:
-    """An in-memory DuckDB in this process: the workspace of engines that are not in-process."""
-    from openeis.store.duckdb_store import DuckDBStore
-
-    work = DuckDBStore(":memory:")
-    try:
-        yield work
-    finally:
-        work.close()
 
 
 def split_sql(script: str) -> list[str]:

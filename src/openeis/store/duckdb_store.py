@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,14 @@ class DuckDBStore(Store):
 
     def close(self) -> None:
         self.connection.close()
+
+
+@contextmanager
+def local_workspace() -> Iterator[Store]:
+    """An in-memory DuckDB in this process: the workspace of engines that are not in-process
+    (PostgreSQL, Spark), so that raw identifiers and the key never leave it."""
+    work = DuckDBStore(":memory:")
+    try:
+        yield work
+    finally:
+        work.close()

@@ -26,14 +26,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pyarrow as pa
 
 from openeis import thread_pools
-from openeis.store.base import Store, StoreError, local_workspace
+from openeis.sql_text import literal
+from openeis.store.base import Store, StoreError
+from openeis.store.duckdb_store import local_workspace
 
 # Settings for every session we start: small shuffles (a force is not big data for one
 # machine), no UI, UTC, timestamps without time zone.
@@ -114,8 +115,7 @@ class SparkStore(Store):
         except FileNotFoundError as error:
             raise StoreError(f"no warehouse at {self.warehouse}: {error}") from None
         for name, path in tables.items():
-            quoted = path.replace("'", "''")
-            self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path '{quoted}')")
+            self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {name} USING parquet OPTIONS (path {literal(path)})")
             self._views.add(name)
 
     # -- statements ---------------------------------------------------------------------

@@ -97,7 +97,7 @@ def measure(inputs: EffectInputs, biases: list[BiasSpec]) -> dict:
                 "use_of_force_per_1000_shifts": _rate(1000 * force[officers].sum(), shifts),
             }
         ref = out[REFERENCE_VALUES[attribute]]
-        for value, row in out.items():
+        for row in out.values():
             row["upheld_rate_ratio"] = _ratio(row["upheld_rate"], ref["upheld_rate"])
             row["upheld_ratio_propensity_adjusted"] = _ratio(
                 row["upheld_over_expected"], ref["upheld_over_expected"]

@@ -8,26 +8,22 @@ with a cookie, every state-changing request must carry the session's CSRF token.
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openeis import __version__
+from openeis.application.errors import AccessDenied, Refused
 from openeis.config import OpenEISConfig
-from openeis.governance.policy import AccessDenied
-from openeis.governance.users import User
 from openeis.review.workflow import Conflict, ReviewError
-from openeis.store import Store
-from openeis.web import auth
-from openeis.web.service import NotFound
+from openeis.web import api, pages
+from openeis.web.deps import CsrfFailed, SignInRequired
+from openeis.web.rendering import HERE, error_page, templates
 from openeis.web.stores import StoreProvider
 
-HERE = Path(__file__).parent
-UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Charts render with Vega's expression interpreter, so no script needs eval; everything is
 # served from this origin (forces run air-gapped). Vega's SVG renderer writes style
 # attributes, hence inline styles (not scripts) are allowed.
@@ -40,53 +36,6 @@ SECURITY_HEADERS = {
 }
 
 
-@dataclass
-class Caller:
-    """The signed-in user and how they came in (a session, or an API token)."""
-
-    user: User
-    session: auth.Session | None = None
-
-    @property
-    def actor(self):
-        return self.user.actor()
-
-
-class SignInRequired(Exception):
-    """A page needs a signed-in user: send the browser to the sign-in page."""
-
-
-class CsrfFailed(Exception):
-    pass
-
-
-def get_store(request: Request):
-    with request.app.state.stores.borrow() as store:
-        yield store
-
-
-def api_caller(request: Request, store: Store = Depends(get_store)) -> Caller:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        user = auth.token_user(store, header[7:].strip())
-        if user is None:
-            raise StarletteHTTPException(401, "invalid or expired API token")
-        return Caller(user)
-    session = auth.session_for(store, request.cookies.get(auth.SESSION_COOKIE))
-    if session is None:
-        raise StarletteHTTPException(401, "sign in, or send an API token (Authorization: Bearer ...)")
-    if request.method in UNSAFE_METHODS and not auth.csrf_matches(session, request.headers.get("x-csrf-token")):
-        raise CsrfFailed()
-    return Caller(session.user, session)
-
-
-def page_caller(request: Request, store: Store = Depends(get_store)) -> Caller:
-    session = auth.session_for(store, request.cookies.get(auth.SESSION_COOKIE))
-    if session is None:
-        raise SignInRequired()
-    return Caller(session.user, session)
-
-
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
@@ -94,13 +43,12 @@ def _wants_json(request: Request) -> bool:
 def _error(request: Request, status: int, message: str, **extra):
     if _wants_json(request):
         return JSONResponse({"detail": message, **extra}, status_code=status)
-    from openeis.web.pages import error_page
-
     return error_page(request, status, message)
 
 
 def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
-               secure_cookies: bool = False) -> FastAPI:
+               secure_cookies: bool = False, vault_key_file: Path | None = None) -> FastAPI:
+    """`vault_key_file`: the identity vault's private key, read only when someone reveals."""
     app = FastAPI(
         title="OpenEIS",
         version=__version__,
@@ -108,7 +56,7 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
         "verdict. Every request is checked against the governance roles and every access to "
         "personal data is written to the tamper-evident access log.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI: nothing is fetched from outside
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -120,6 +68,7 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     app.state.key = key
     app.state.config = config or OpenEISConfig()
     app.state.secure_cookies = secure_cookies
+    app.state.vault_key_file = vault_key_file
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -134,9 +83,10 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     async def denied(request: Request, error: AccessDenied):
         return _error(request, 403, f"not allowed: {error.decision.reason} (this attempt is in the access log)")
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, error: NotFound):
-        return _error(request, 404, str(error))
+    @app.exception_handler(Refused)
+    async def refused(request: Request, error: Refused):
+        # NotFound 404, Invalid 422, GateRefused 409...: each refusal names its status.
+        return _error(request, error.http_status, str(error))
 
     @app.exception_handler(Conflict)
     async def conflict(request: Request, error: Conflict):
@@ -165,12 +115,9 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
-    from openeis.web import api, pages
-
-    # Loaded now rather than on the first request that needs them (the model code pulls in
-    # scikit-learn and LightGBM: seconds), so that no reviewer waits for an import.
-    import openeis.governance.transparency  # noqa: F401
-    import openeis.models.jobs  # noqa: F401
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request):
+        return templates.TemplateResponse(request, "api_docs.html", {})
 
     app.include_router(api.router)
     app.include_router(pages.router)

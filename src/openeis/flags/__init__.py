@@ -1,0 +1,1 @@
+"""Scoring the cohort, capacity-limited flags, and their explanations in plain sentences."""
