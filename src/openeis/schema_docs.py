@@ -54,6 +54,7 @@ Rules that ingestion enforces on the times:
 | `schema_migrations` | version, name and time of each migration applied |
 | `store_meta` | store facts, e.g. the key fingerprint (an HMAC of a constant: identifies the key, does not reveal it) |
 | `ingest_batches` | one row per ingest run: format, source, mode, files, rows read/inserted/updated/unchanged/quarantined, warnings |
+| `ingest_files` | one row per canonical file a batch read: table, file name, SHA-256 of its bytes, size, rows it inserted or updated (a later ingest skips a file it has already loaded) |
 | `record_changes` | one row per record changed by a re-ingest: table, record key (pseudonym), changed column names, old and new row hashes (not old values) |
 | `quarantine` | rows refused by `ingest --quarantine`: file, line, column, value (pseudonymised where the column is), reason, and the row minimised as JSON |
 

@@ -12,6 +12,7 @@ from support.adapter_checks import assert_absent, new_store, pseudonymiser
 
 from openeis.adapters import MappingError, builtin_mapping, ingest_format, load_mapping
 from openeis.ingest.problems import IngestFailed
+from openeis.privacy import Pseudonymiser, read_key_file
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mapped"
 MAPPING = FIXTURE / "velmire.yaml"
@@ -164,3 +165,27 @@ def test_the_shipped_mappings_are_valid():
     for name in ("cpdp", "ccrb"):
         mapping = load_mapping(builtin_mapping(name))
         assert mapping.tables
+
+
+def test_mapped_officers_are_sealed_in_the_identity_vault(cli, tmp_path):
+    """Adapters seal their officers' source identifiers (here the payroll number) as the
+    canonical ingest does; the store holds only the seals, and a re-ingest adds none."""
+    cli("init")
+    cli("ingest", FIXTURE, "--format", "mapped", "--mapping", MAPPING)
+    store = new_store(tmp_path / "openeis.duckdb")
+    try:
+        sealed = store.query("SELECT officer_id, staff_number FROM restricted.identity_vault ORDER BY 1")
+        officers = sorted(r[0] for r in store.query("SELECT officer_id FROM officers"))
+    finally:
+        store.close()
+    assert [officer for officer, _ in sealed] == officers and len(officers) == 3
+    assert "VC-0101" not in str(sealed)
+    cli("ingest", FIXTURE, "--format", "mapped", "--mapping", MAPPING)
+    store = new_store(tmp_path / "openeis.duckdb")
+    try:
+        assert str(store.query("SELECT officer_id, staff_number FROM restricted.identity_vault ORDER BY 1")) == str(sealed)
+    finally:
+        store.close()
+    officer = Pseudonymiser(read_key_file(tmp_path / "openeis.key")).pseudonym("officer", "VC-0101")
+    revealed = cli("reveal", "--officer", officer, "--reason", "adapter test: entitled reveal", "--json").stdout
+    assert '"VC-0101"' in revealed

@@ -90,3 +90,30 @@ def test_why_the_file_is_rewritten(tmp_path):
     assert store.scalar("SELECT count(*) FROM allegations") == 3
     assert store.schema_version() == load_migrations()[-1].version
     store.close()
+
+
+def test_an_officer_removed_by_retention_leaves_the_identity_vault_too(cli, tmp_path, any_store):
+    """A sealed staff number kept for an officer whose records are gone would outlive the
+    data it re-identifies: retention deletes the vault row with the officer."""
+    write_force(tmp_path / "in", retention_force())
+    (tmp_path / "openeis.toml").write_text(
+        '[[retention.rules]]\ntable = "officers"\nafter = "left_at"\nyears = 1\nreason = "test: leavers"\n'
+    )
+    cli("init")
+    cli("ingest", tmp_path / "in")
+    key = read_key_file(tmp_path / "openeis.key")
+    leaver = Pseudonymiser(key).pseudonym("officer", "WX100003")  # left 2021-02-01
+    store = open_store(any_store)
+    try:
+        assert leaver in {r[0] for r in store.query("SELECT officer_id FROM restricted.identity_vault")}
+    finally:
+        store.close()
+    cli("retention", "apply", "--as-of", "2023-01-01")
+    store = open_store(any_store)
+    try:
+        assert store.scalar("SELECT count(*) FROM officers WHERE officer_id = ?", [leaver]) == 0
+        vault = {r[0] for r in store.query("SELECT officer_id FROM restricted.identity_vault")}
+        officers = {r[0] for r in store.query("SELECT officer_id FROM officers")}
+        assert leaver not in vault and vault == officers  # the others keep their seals
+    finally:
+        store.close()

@@ -32,7 +32,7 @@ def store_digest(path: Path) -> dict[str, str]:
     store = open_store(str(path))
     try:
         names = [t.qualified_name for t in TABLES] + [
-            "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"
+            "quarantine", "record_changes", "ingest_batches", "ingest_files", "store_meta", "schema_migrations"
         ]
         digest = {}
         for name in names:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from openeis.adapters.engine import MappingResult
 from openeis.adapters.mapped import ingest_mapped
 from openeis.adapters.spec import load_mapping
-from openeis.ingest.canonical import IngestReport, Progress
+from openeis.ingest.canonical import Identities, IngestReport, Progress
 from openeis.ingest.problems import IngestFailed
 from openeis.privacy import Pseudonymiser
 from openeis.store import Store
@@ -45,6 +45,7 @@ def ingest_ccrb(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     path = Path(path)
     if not path.exists():
@@ -52,5 +53,5 @@ def ingest_ccrb(
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="ccrb", extra_notes=summary_notes,
-        before_commit=before_commit,
+        before_commit=before_commit, identities=identities,
     )

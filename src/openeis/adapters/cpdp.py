@@ -15,7 +15,7 @@ from openeis import thread_pools
 from openeis.adapters.engine import MappingResult
 from openeis.adapters.mapped import ingest_mapped
 from openeis.adapters.spec import load_mapping
-from openeis.ingest.canonical import IngestReport, Progress
+from openeis.ingest.canonical import Identities, IngestReport, Progress
 from openeis.ingest.problems import IngestFailed
 from openeis.privacy import Pseudonymiser
 from openeis.store import Store
@@ -68,11 +68,12 @@ def ingest_cpdp(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     if not Path(path).is_dir():
         raise IngestFailed(f"{path}: --format cpdp expects the directory of the CPDP unified data files")
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="cpdp", extra_notes=quirk_notes,
-        before_commit=before_commit,
+        before_commit=before_commit, identities=identities,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openeis.adapters.mapped import ingest_mapped
-from openeis.ingest.canonical import IngestReport, Progress
+from openeis.ingest.canonical import Identities, IngestReport, Progress
 from openeis.ingest.problems import IngestFailed
 from openeis.privacy import Pseudonymiser
 from openeis.store import Store
@@ -28,24 +28,26 @@ def ingest_format(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     """Ingest a force's exports in one of FORMATS; returns the report, with notes.
-    `before_commit(report)` runs inside the write transaction (for the access log)."""
+    `before_commit(report)` runs inside the write transaction (for the access log);
+    `identities` seals the mapped officers' source identifiers into the identity vault there too."""
     path = Path(path)
     if format == "cpdp":
         from openeis.adapters.cpdp import ingest_cpdp
 
-        return ingest_cpdp(store, path, pseudonymiser, mapping, quarantine, progress, before_commit)
+        return ingest_cpdp(store, path, pseudonymiser, mapping, quarantine, progress, before_commit, identities)
     if format == "ccrb":
         from openeis.adapters.ccrb import ingest_ccrb
 
-        return ingest_ccrb(store, path, pseudonymiser, mapping, quarantine, progress, before_commit)
+        return ingest_ccrb(store, path, pseudonymiser, mapping, quarantine, progress, before_commit, identities)
     if format == "mapped":
         if mapping is None:
             raise IngestFailed("--format mapped needs --mapping MAPPING.yaml (see docs/adapters.md)")
         return ingest_mapped(
             store, path, pseudonymiser, Path(mapping), quarantine, progress, source_format="mapped",
-            before_commit=before_commit,
+            before_commit=before_commit, identities=identities,
         )
     raise IngestFailed(f"unknown format {format!r}; known: canonical, {', '.join(FORMATS)}")
 

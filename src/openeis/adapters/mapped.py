@@ -6,7 +6,7 @@ from pathlib import Path
 
 from openeis.adapters.engine import MappingResult, run_mapping
 from openeis.adapters.spec import Mapping, load_mapping
-from openeis.ingest.canonical import IngestReport, Progress, ingest_tables
+from openeis.ingest.canonical import Identities, IngestReport, Progress, ingest_tables
 from openeis.ingest.problems import IngestFailed
 from openeis.privacy import Pseudonymiser
 from openeis.store import Store
@@ -22,6 +22,7 @@ def ingest_mapped(
     source_format: str = "mapped",
     extra_notes=None,
     before_commit=None,
+    identities: Identities | None = None,
 ) -> IngestReport:
     """Map the files at `path` (a directory, or the one file of a one-source mapping), then
     validate and write them like canonical input. Notes: the mapping's own caveats first,
@@ -39,6 +40,7 @@ def ingest_mapped(
             source_format=source_format,
             progress=progress,
             before_commit=before_commit,
+            identities=identities,
         )
     except IngestFailed as error:
         error.notes = notes  # type: ignore[attr-defined]  # what the adapter counted, for the message

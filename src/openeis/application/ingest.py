@@ -16,9 +16,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def ingest(session: Session, directory: Path, format: str = "canonical", mapping: Path | None = None,
-           quarantine: bool | None = None, progress: Progress | None = None) -> IngestReport:
+           quarantine: bool | None = None, progress: Progress | None = None, reload: bool = False) -> IngestReport:
     """Validate, pseudonymise and load a batch, all or nothing; its access-log entry is
-    written inside the batch's own transaction."""
+    written inside the batch's own transaction. A canonical file the store has already loaded
+    unchanged is skipped unless `reload`."""
     from openeis.adapters import FORMATS, MappingError, ingest_format
 
     if format != "canonical" and format not in FORMATS:
@@ -33,20 +34,25 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
         session.log(Action.CHANGE, Resource.INGEST, {"batch": report.batch_id, "tables": counts}, "ingest")
 
     pseudonymiser = Pseudonymiser(session.key)
+    from openeis.ingest.identities import sealer_for
+
+    # Every format seals its officers' source identifiers (staff numbers; names only from a
+    # canonical officers file when the force asks) in the batch's own transaction.
+    identities = sealer_for(session.store, pseudonymiser, session.config.privacy.vault_names)
     try:
         if format == "canonical":
-            from openeis.ingest.identities import sealer_for
-
-            identities = sealer_for(session.store, pseudonymiser, session.config.privacy.vault_names)
             report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
                                       progress=progress, before_commit=log_batch,
-                                      memory_limit=session.config.ingest.memory_limit, identities=identities)
-            if identities is None:
-                report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
-                                    "(`openeis init` on the store makes its vault key)")
-            return report
-        return ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
-                             quarantine=use_quarantine, progress=progress, before_commit=log_batch)
+                                      memory_limit=session.config.ingest.memory_limit, identities=identities,
+                                      reload=reload)
+        else:
+            report = ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
+                                   quarantine=use_quarantine, progress=progress, before_commit=log_batch,
+                                   identities=identities)
+        if identities is None:
+            report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
+                                "(`openeis init` on the store makes its vault key)")
+        return report
     except MappingError as error:
         raise Invalid(str(error)) from None
     except IngestFailed as failure:

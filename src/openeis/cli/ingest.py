@@ -41,6 +41,10 @@ def ingest(
     errors_json: Annotated[
         Optional[Path], typer.Option("--errors-json", help="Write every problem to this JSON file.")
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Read every file, even one the store has already loaded unchanged "
+                           "(by default such a file is skipped: reading it again could change nothing).")
+    ] = False,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
@@ -50,7 +54,7 @@ def ingest(
     with session(store, key_file, loaded) as caller:
         try:
             with progress_bar() as update:
-                report = actions.ingest(caller, directory, format, mapping, quarantine, update)
+                report = actions.ingest(caller, directory, format, mapping, quarantine, update, reload=reload)
         except BatchRefused as failure:
             for note in failure.notes:
                 print(note, file=sys.stderr)
@@ -94,6 +98,9 @@ def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
         console.print(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}")
     for note in report.notes:
         console.print(note, markup=False, highlight=False)
+    if report.skipped_files:
+        console.print(f"files skipped (already loaded, nothing loaded into their tables since; --reload reads "
+                      f"them again): {', '.join(report.skipped_files)}", markup=False, highlight=False)
     if report.ignored_files:
         console.print(f"files ignored (not named after a table): {', '.join(report.ignored_files)}")
     if report.errors:

@@ -71,6 +71,9 @@ def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOut
         )
         store.execute(f"DELETE FROM {table.qualified_name} t WHERE {where}", [outcome.cutoff, *params])
     if any(o.rows for o in outcomes):
+        # An officer whose record is gone is gone from the identity vault too: a sealed staff
+        # number kept for nobody would outlive the data it lets someone re-identify.
+        store.execute("DELETE FROM restricted.identity_vault WHERE officer_id NOT IN (SELECT officer_id FROM officers)")
         store.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [_cutoff(as_of, 1)])
         # Features, scores and flags computed from removed records are stale: drop them so
         # they are rebuilt from what remains.

@@ -19,7 +19,7 @@ from openeis.store import Store
 
 OFFICER_COLUMNS = ("officer_id", "other_officer_id", "officer")
 THIRD_PARTY_TABLES = {"restricted.complainants"}
-BOOKKEEPING = {"access_log", "quarantine", "record_changes", "ingest_batches", "store_meta", "schema_migrations"}
+BOOKKEEPING = {"access_log", "quarantine", "record_changes", "ingest_batches", "ingest_files", "store_meta", "schema_migrations"}
 
 
 @dataclass

@@ -12,10 +12,14 @@ Order of work, and why:
    leaves the store as it was.
 5. Rows are matched on their source key; an identical row is left alone, a changed one is
    replaced and the change (columns and row hashes, not the old values) is recorded.
+6. A canonical file whose bytes (SHA-256) the store has already loaded, with nothing loaded
+   into its table since, is skipped before it is read: re-reading it could change nothing
+   (incremental ingest; `reload=True` reads every file again).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -45,6 +49,8 @@ class TableReport:
     table: str
     file: str
     rows_read: int = 0
+    sha256: str | None = None  # of the file's bytes (canonical files; adapters map several files)
+    size_bytes: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -61,6 +67,7 @@ class IngestReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # already loaded, unchanged since
     unknown_columns: dict[str, list[str]] = field(default_factory=dict)
     discarded_columns: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -94,15 +101,50 @@ def ingest_canonical(
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
     identities: Identities | None = None,
+    reload: bool = False,
 ) -> IngestReport:
     sources, ignored = discover(directory)
+    hashes = {source.table.name: file_hash(source.path) for source in sources}
+    loaded = set() if reload else already_loaded(store, hashes)
     report = ingest_tables(
-        store, [CanonicalFile(source) for source in sources], pseudonymiser, quarantine=quarantine, source=str(directory),
-        source_format="canonical", progress=progress, before_commit=before_commit, memory_limit=memory_limit,
-        identities=identities,
+        store, [CanonicalFile(source) for source in sources if source.table.name not in loaded], pseudonymiser,
+        quarantine=quarantine, source=str(directory), source_format="canonical", progress=progress,
+        before_commit=before_commit, memory_limit=memory_limit, identities=identities, hashes=hashes,
     )
     report.ignored_files = ignored
+    report.skipped_files = [source.name for source in sources if source.table.name in loaded]
     return report
+
+
+def file_hash(path: Path) -> tuple[str, int]:
+    """SHA-256 of a file's bytes, and its size."""
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return digest.hexdigest(), path.stat().st_size
+
+
+def already_loaded(store: Store, hashes: dict[str, tuple[str, int]]) -> set[str]:
+    """Tables whose file here is one the store loaded whole (no row refused), with nothing loaded
+    into the table since (by its own or another file, in any format): reading it again could
+    change nothing. A file loaded before a later one changed its table is read again, since it
+    may put back values the later one replaced; a file with refused rows is read again, so that
+    its problems are reported (and refused again in atomic mode)."""
+    if not store.table_exists("ingest_files"):
+        return set()
+    skip = set()
+    for table, (sha, size) in hashes.items():
+        last_same = store.scalar(
+            "SELECT max(loaded_at) FROM ingest_files WHERE table_name = ? AND sha256 = ? AND size_bytes = ? "
+            "AND quarantined_rows = 0",
+            [table, sha, size])
+        if last_same is None:
+            continue
+        changed_since = store.scalar(
+            "SELECT count(*) FROM ingest_files WHERE table_name = ? AND loaded_at > ? AND changed_rows > 0",
+            [table, last_same])
+        if not changed_since:
+            skip.add(table)
+    return skip
 
 
 def ingest_tables(
@@ -116,6 +158,7 @@ def ingest_tables(
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
     identities: Identities | None = None,
+    hashes: dict[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
     """Validate and write already-read inputs (adapters for other formats end here too).
 
@@ -128,7 +171,7 @@ def ingest_tables(
     check_key(store, pseudonymiser)
     with store.workspace() as work, _memory_limited(work, memory_limit):
         return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit,
-                       identities)
+                       identities, hashes or {})
 
 
 def _ingest(
@@ -142,6 +185,7 @@ def _ingest(
     progress: Progress | None,
     before_commit: Callable[[IngestReport], None] | None,
     identities: Identities | None = None,
+    hashes: dict[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
     started_at = datetime.now(timezone.utc).replace(tzinfo=None)
     batch_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
@@ -164,6 +208,8 @@ def _ingest(
             temporary.append(pseudonymised)  # dropped below, or at the end if a check fails
             rows_read = _pseudonymise_input(work, table, item, pseudonymised, pseudonymiser)
             table_report = TableReport(table.name, item.source.name, rows_read=rows_read)
+            if hashes and table.name in hashes:
+                table_report.sha256, table_report.size_bytes = hashes[table.name]
             report.tables.append(table_report)
             if item.unknown_columns:
                 report.unknown_columns[item.source.name] = item.unknown_columns
@@ -489,6 +535,15 @@ def _write_batch(store: Store, report: IngestReport, source_format: str, started
             __version__,
         ],
     )
+    # Every table the batch read, from a canonical file or not: a later ingest skips a file
+    # only when nothing has been loaded into its table since it was (already_loaded).
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    for table in report.tables:
+        store.execute(
+            "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [report.batch_id, table.table, table.file, table.sha256, table.size_bytes,
+             table.inserted + table.updated, table.quarantined, loaded_at],
+        )
 
 
 CRASH_TEST_VARIABLE = "OPENEIS_TEST_HOLD_BEFORE_COMMIT"
