@@ -19,8 +19,12 @@ Every event record carries the times that keep features free of hindsight:
 | column | meaning | how features use it |
 | --- | --- | --- |
 | `occurred_at` | when the thing happened (for a span such as a posting or an absence: when it began) | windows ("in the last 90 days") are measured on it |
-| `recorded_at` | when the force knew of it | a record exists for a feature on date D only if `recorded_at <= D` |
-| `decided_at` | when a later decision was made: an allegation's finding, a claim's approval, a declaration's decision | a decision counts on date D only if `decided_at <= D`; before that the record is open |
+| `recorded_at` | when the force knew of it | a record exists for a feature on date D only if recorded before D (`recorded_at < D`: what is dated D is known from D + 1) |
+| `decided_at` | when a later decision was made: an allegation's finding, a claim's approval, a declaration's decision | a decision counts on date D only if made before D; until then the record is open |
+
+The as-of date D is the instant D 00:00, and a date-only value is known at the end of its day,
+so whatever is dated D belongs to the label window that starts at D, not to the features on D
+(the boundary rule: docs/features.md).
 
 Reference tables (units, the roster, protected characteristics) carry `recorded_at`; the
 roster's own dates are `joined_at` and `left_at`.
@@ -60,6 +64,35 @@ Rules that ingestion enforces on the times:
 
 Every canonical table also has `_batch_id` (the batch that last wrote the row) and
 `_row_hash` (hash of its content, to see a changed record on re-ingest).
+
+## Record versions
+
+A canonical table holds the current version of each record. When a re-ingest changes a
+record, the change is one of two kinds (`src/openeis/ingest/versions.py`):
+
+- an **update the source dates itself**: every changed column is a date that arrives
+  (`decided_at`, `ends_at`, `left_at`: from empty to a value) or a value decided with it (the
+  finding, status, decision or outcome that was undecided; a leaving reason). The record is
+  replaced in place: the leakage rules already read a decision from its `decided_at` and an
+  end from the day after it, so features on every date are those of a store that had the
+  final record all along;
+- a **correction**: anything else (a category, a date that moves, a finding that changes from
+  one decided value to another or is reopened, an outcome or leaving reason without its
+  date). The version it replaces is kept in `<table>_history` (`restricted.<table>_history`
+  for restricted tables), with the table's own columns, `_batch_id` and `_row_hash` of that
+  version, and:
+
+| column | meaning |
+| --- | --- |
+| `_valid_from` | from when the version was the store's truth; empty for a record's first version, which holds from its own `recorded_at` |
+| `_valid_to` | when the correction replaced it: the correcting batch's time (UTC), or `ingest --changed-at` (when the force made the change, e.g. an extract's date) |
+| `_superseded_by` | the batch that replaced it |
+
+The current row holds from the latest `_valid_to` among its earlier versions. Features,
+labels, cohorts and `sar --as-of` read on each date D the version that held then (its start
+before D, its end not), so a correction made after D changes nothing on D. Corrections must
+come in date order: a batch whose `--changed-at` is not after a record's latest version is
+refused. Retention deletes a record's versions with it; subject access exports them.
 
 ## Tables
 """

@@ -114,7 +114,7 @@ def test_reingest_is_idempotent(tmp_path, cpdp_dir):
     assert again.total("inserted") == 0 and again.total("updated") == 0
     assert again.total("unchanged") == again.total("rows_read") > 0
     changed = {name for name in before if before[name] != after[name]}
-    assert changed == {"ingest_batches"}
+    assert changed == {"ingest_batches", "ingest_files"}  # the batch and its files, nothing else
 
 
 def test_names_and_raw_ids_never_reach_the_store(tmp_path, cpdp_dir):

@@ -15,7 +15,6 @@ few small queries.
 
 from __future__ import annotations
 
-import math
 import os
 from datetime import date, datetime
 from urllib.parse import quote
@@ -30,15 +29,12 @@ from openeis.features.labels import compute_labels
 from openeis.store import StoreError, open_store
 from openeis.store.spark_store import parse_spark_url
 from openeis.store.warehouse import WAREHOUSE_TABLES, write_warehouse
+from support.engines import SPARK_TEST_SETTINGS, assert_same_table
 
 DATES = [date(2016, 7, 1), date(2017, 1, 1), date(2017, 7, 1), date(2018, 1, 1)]
 LABELS = ["sustained_12m", "sustained_or_force_injury_12m"]
 CONFIG = FeaturesConfig(peer_min_size=2)
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
-SPARK_TEST_SETTINGS = {
-    "spark.sql.shuffle.partitions": "2",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-}
 
 
 def openeis(*args) -> None:
@@ -86,22 +82,6 @@ def postgres_force(force, postgres_server):
 def _labels(store) -> pa.Table:
     table = compute_labels(store, DATES, LABELS)
     return table.sort_by([("as_of", "ascending"), ("officer", "ascending")])
-
-
-def assert_same_table(expected: pa.Table, got: pa.Table) -> None:
-    assert got.column_names == expected.column_names
-    assert got.num_rows == expected.num_rows > 0
-    for want, have in zip(expected.schema, got.schema):
-        assert have.type == want.type, (want.name, want.type, have.type)
-    for name in expected.column_names:
-        a, b = expected.column(name).to_pylist(), got.column(name).to_pylist()
-        if pa.types.is_floating(expected.schema.field(name).type):
-            for x, y in zip(a, b):
-                assert (x is None) == (y is None), name
-                if x is not None:
-                    assert (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y, rel=1e-12, abs=1e-12), name
-        else:
-            assert a == b, name
 
 
 def test_the_force_has_something_to_compare(duckdb_tables):

@@ -101,15 +101,15 @@ def test_use_of_force(rows):
 
 def test_sickness_spans_clip_at_the_as_of_date(rows):
     a = rows[("A", D)]
-    # s1 2020-11-20..24 = 5 days; s2 from 2020-12-28, recorded end 2021-01-10, clipped at D:
-    # 28, 29, 30, 31 Dec and 1 Jan = 5 days
-    assert a["sickness_days_90d"] == 10
-    assert a["sickness_days_1y"] == 10
+    # s1 2020-11-20..24 = 5 days; s2 from 2020-12-28, recorded end 2021-01-10, clipped at D
+    # (the days before D): 28, 29, 30, 31 Dec = 4 days
+    assert a["sickness_days_90d"] == 9
+    assert a["sickness_days_1y"] == 9
     assert a["sickness_spells_1y"] == 2
-    assert a["sickness_bradford_1y"] == 40  # 2^2 x 10
+    assert a["sickness_bradford_1y"] == 36  # 2^2 x 9
     assert a["absence_annual_leave_days_1y"] == 14  # 2020-08-01..14
-    # D2 = 2021-04-01: 90d window from 2021-01-02: s2's days 2..10 Jan = 9
-    assert rows[("A", D2)]["sickness_days_90d"] == 9
+    # D2 = 2021-04-01: the 90 days before it are 2021-01-01..03-31: s2's days 1..10 Jan = 10
+    assert rows[("A", D2)]["sickness_days_90d"] == 10
     # D0: none yet
     assert rows[("A", D0)]["sickness_days_1y"] == 0
 

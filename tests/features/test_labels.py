@@ -65,7 +65,10 @@ def test_known_at_counts_only_decisions_made_by_then(store):
     assert {o for o, v in got.items() if v["sustained_12m"]} == {"A"}
     # complaints need no decision, but must be recorded by known_at: c (2020-12-31) is not
     assert {o for o, v in got.items() if v["complaint_12m"]} == {"A", "E", "F"}
+    # c is decided on 2021-03-01: known from the next day, like everything dated (sources.py)
     got = _labels(store, ["sustained_12m"], known_at=date(2021, 3, 1))
+    assert {o for o, v in got.items() if v["sustained_12m"]} == {"A"}
+    got = _labels(store, ["sustained_12m"], known_at=date(2021, 3, 2))
     assert {o for o, v in got.items() if v["sustained_12m"]} == {"A", "C"}
 
 

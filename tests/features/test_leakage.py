@@ -143,7 +143,7 @@ def _modified(rows: dict[str, list[dict]], d: datetime, rng: random.Random) -> d
         kept = []
         for r in records:
             r = dict(r)
-            if name not in ("units", "officers") and r["recorded_at"] > d:
+            if name not in ("units", "officers") and r["recorded_at"] >= d:
                 if rng.random() < 0.5:
                     continue  # deleted
                 r["occurred_at"] = d + timedelta(days=rng.uniform(-400, 100))  # altered
@@ -151,7 +151,7 @@ def _modified(rows: dict[str, list[dict]], d: datetime, rng: random.Random) -> d
                     r["category"] = "discrimination"
                 if "force_type" in r:
                     r["force_type"] = "baton"
-            if name in DECISION and r.get("decided_at") and r["decided_at"] > d:
+            if name in DECISION and r.get("decided_at") and r["decided_at"] >= d:
                 column, undecided, decided = DECISION[name]
                 if rng.random() < 0.5:
                     r[column], r["decided_at"] = undecided[0], None
@@ -161,7 +161,7 @@ def _modified(rows: dict[str, list[dict]], d: datetime, rng: random.Random) -> d
                 if name == "allegations":
                     r["outcome"] = None if r["decided_at"] is None else "reprimand"
             if "ends_at" in r and name in ("absences", "declarations", "postings") and (
-                    r["ends_at"] is None or r["ends_at"] > d) and r["occurred_at"] <= d:
+                    r["ends_at"] is None or r["ends_at"] >= d) and r["occurred_at"] <= d:
                 r["ends_at"] = rng.choice([None, d + timedelta(days=rng.uniform(1, 90))])
             kept.append(r)
         out[name] = kept

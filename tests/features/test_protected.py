@@ -78,3 +78,28 @@ def test_features_build_without_the_restricted_schema(tmp_path):
     finally:
         store.close()
     assert before.equals(after)
+
+
+def test_the_versioned_sql_reads_no_protected_data_and_transpiles():
+    """With every table versioned, the generated SQL still never reads the restricted schema
+    or its columns, and SQLGlot carries it to PostgreSQL and Spark."""
+    from openeis.features.engine import transpile
+    from openeis.features.labels import label_definitions
+    from openeis.schema import TABLES
+
+    versions = frozenset(t.name for t in TABLES if not t.restricted)
+    config = FeaturesConfig()
+    dates = [date(2020, 6, 1), date(2021, 1, 1)]
+    statements = [dp.points_sql for _, dp in delta_queries(plan(config), dates, "{col} >= 'M'", "ix", versions)]
+    statements += [base_sql(dates, "{col} >= 'M'", config.network_years, versions=versions),
+                   batch_sql(plan(config), dates, "{col} >= 'M'", config.network_years, versions),
+                   labels_sql(dates, list(label_definitions()), known_at=date(2021, 6, 1), versions=versions)]
+    assert all("_history" in sql for sql in statements[-3:])
+    for sql in statements:
+        assert not re.search(r"\brestricted\s*\.", sql, re.IGNORECASE)
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        assert not {t.name for t in tree.find_all(exp.Table)} & {*PROTECTED_TABLES, *(f"{t}_history" for t in PROTECTED_TABLES)}
+        assert not {c.name for c in tree.find_all(exp.Column)} & PROTECTED_COLUMNS
+    for dialect in ("postgres", "spark"):
+        for sql in statements[-3:]:
+            sqlglot.parse_one(transpile(sql, dialect), read=dialect)

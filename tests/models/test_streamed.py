@@ -53,6 +53,10 @@ def test_train_streams_above_the_setting_and_the_model_scores_and_explains(cli, 
 
 @pytest.mark.slow
 def test_streamed_training_reads_the_same_rows_as_the_loaded_frame(cli, streamed_store):
+    # One candidate, so that both routes fit the same kind of model and the comparison of
+    # their scores below means something: with two, a near tie between them at this size can
+    # be decided one way by each route (precision at capacity differs by a flag or two).
+    (streamed_store / "openeis.toml").write_text(STREAMED_MODELS.replace("logistic_c = [0.05]", "logistic_c = []"))
     config = load_config(str(streamed_store / "openeis.toml"))
     label = config.labels.default
     store = open_store(str(streamed_store / "openeis.duckdb"), read_only=True)

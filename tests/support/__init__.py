@@ -4,6 +4,10 @@ synthetic forces, the web tests' world, running the real command. Nothing here i
     postgres_server.py   a throwaway cluster per worker; store_url, any_store, postgres_url
     commands.py          run_openeis (the real command in a subprocess), store_digest
     handmade.py          a tiny hand-made force written as canonical files
+    replay.py            the replay tests: in-process openeis, a force's corrections, assert_identical
+    canonical_cut.py     a canonical force cut at D by the shared data's recipe
+    cpdp_cut.py          the Chicago CPDP copy cut at D by the same recipe
+    engines.py           Spark's test settings and the cell-by-cell comparison of engines
     feature_stores.py    stores built directly with SQL, and the hand-made feature force
     retention.py         the retention tests' force
     adapter_checks.py    the adapter tests' stores and checks

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from openeis.schema import TABLES
 from openeis.store import open_store
+from openeis.store.ddl import history_name
 
 
 def run_openeis(*args: str, cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -28,11 +29,13 @@ def run_openeis(*args: str, cwd: Path, env: dict | None = None, check: bool = Tr
 
 
 def store_digest(path: Path) -> dict[str, str]:
-    """A digest of every table's content (order-independent), to prove a store unchanged."""
+    """A digest of every table's content (order-independent), to prove a store unchanged:
+    the records, their earlier versions, the identity vault and the bookkeeping."""
     store = open_store(str(path))
     try:
-        names = [t.qualified_name for t in TABLES] + [
-            "quarantine", "record_changes", "ingest_batches", "ingest_files", "store_meta", "schema_migrations"
+        names = [t.qualified_name for t in TABLES] + [history_name(t) for t in TABLES] + [
+            "restricted.identity_vault", "quarantine", "record_changes", "ingest_batches", "ingest_files",
+            "store_meta", "schema_migrations"
         ]
         digest = {}
         for name in names:

@@ -5,6 +5,7 @@ All names are invented syllables; no real person appears here.
 
 from __future__ import annotations
 
+import copy
 import csv
 import gzip
 from pathlib import Path
@@ -118,6 +119,14 @@ def force() -> dict[str, list[dict]]:
              "outcome": "", "value": "", "occurred_at": "2020-07-07", "recorded_at": "2020-07-08", "decided_at": ""},
         ],
     }
+
+
+def force_with_allegation(**changes) -> dict[str, list[dict]]:
+    """The force with its first allegation (ALX-1, officer WX100001) changed: a later extract
+    that decides or corrects it."""
+    tables = copy.deepcopy(force())
+    tables["allegations"][0].update(changes)
+    return tables
 
 
 def write_force(directory: Path, tables: dict[str, list[dict]] | None = None, fmt: str = "csv") -> Path:

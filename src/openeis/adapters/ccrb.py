@@ -7,6 +7,7 @@ with the selection-bias caveat (only officers with a substantiated allegation ar
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -45,6 +46,7 @@ def ingest_ccrb(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    changed_at: datetime | None = None,
     identities: Identities | None = None,
 ) -> IngestReport:
     path = Path(path)
@@ -53,5 +55,5 @@ def ingest_ccrb(
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="ccrb", extra_notes=summary_notes,
-        before_commit=before_commit, identities=identities,
+        before_commit=before_commit, changed_at=changed_at, identities=identities,
     )

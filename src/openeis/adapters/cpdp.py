@@ -7,6 +7,7 @@ data set's known quirks in its own words, with their counts, at the top of the n
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -68,6 +69,7 @@ def ingest_cpdp(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    changed_at: datetime | None = None,
     identities: Identities | None = None,
 ) -> IngestReport:
     if not Path(path).is_dir():
@@ -75,5 +77,5 @@ def ingest_cpdp(
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="cpdp", extra_notes=quirk_notes,
-        before_commit=before_commit, identities=identities,
+        before_commit=before_commit, changed_at=changed_at, identities=identities,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from openeis.adapters.engine import MappingResult, run_mapping
@@ -22,6 +23,7 @@ def ingest_mapped(
     source_format: str = "mapped",
     extra_notes=None,
     before_commit=None,
+    changed_at: datetime | None = None,
     identities: Identities | None = None,
 ) -> IngestReport:
     """Map the files at `path` (a directory, or the one file of a one-source mapping), then
@@ -40,6 +42,7 @@ def ingest_mapped(
             source_format=source_format,
             progress=progress,
             before_commit=before_commit,
+            changed_at=changed_at,
             identities=identities,
         )
     except IngestFailed as error:

@@ -27,23 +27,30 @@ class SubjectAccess:
 
 
 def subject_access(session: Session, officer: str, out: Path, is_pseudonym: bool = False,
-                   reference: str = "") -> SubjectAccess:
-    """Export everything held on one officer, as JSON and HTML. An officer may ask only for
-    their own; the files are removed again if the log entry cannot be written."""
+                   reference: str = "", as_of: str | None = None) -> SubjectAccess:
+    """Export everything held on one officer, as JSON and HTML; with `as_of` (YYYY-MM-DD),
+    the records as the force knew them when that day began and the features as of it. An
+    officer may ask only for their own; the files are removed again if the log entry cannot
+    be written."""
     from openeis.governance.subject_access import add_current_features, collect, write_export
 
     assert session.key is not None
+    try:
+        known_on = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise Invalid(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     pseudonym = officer if is_pseudonym else Pseudonymiser(session.key).pseudonym("officer", officer)
     session.allow(Action.EXPORT, Resource.SUBJECT_ACCESS, purpose="subject access request", officer=pseudonym)
     store = session.store
     with session.transaction():
-        export = collect(store, pseudonym)
+        export = collect(store, pseudonym, known_on)
         if export.sections:  # an officer the store knows: their current features too
             add_current_features(store, export, session.config.features)
         json_path, html_path = write_export(export, out, reference)
         try:
             session.log(Action.EXPORT, Resource.SUBJECT_ACCESS,
-                        {"officer": pseudonym, "records": export.total(), "reference": reference},
+                        {"officer": pseudonym, "records": export.total(), "reference": reference,
+                         **({"as_of": known_on.isoformat()} if known_on else {})},
                         "subject access request")
         except BaseException:
             json_path.unlink(missing_ok=True)

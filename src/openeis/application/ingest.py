@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from openeis.application.errors import BatchRefused, Invalid
@@ -16,10 +17,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def ingest(session: Session, directory: Path, format: str = "canonical", mapping: Path | None = None,
-           quarantine: bool | None = None, progress: Progress | None = None, reload: bool = False) -> IngestReport:
+           quarantine: bool | None = None, progress: Progress | None = None, reload: bool = False,
+           changed_at: datetime | None = None) -> IngestReport:
     """Validate, pseudonymise and load a batch, all or nothing; its access-log entry is
     written inside the batch's own transaction. A canonical file the store has already loaded
-    unchanged is skipped unless `reload`."""
+    unchanged is skipped unless `reload`. `changed_at`: when the force made the changes in
+    these files (UTC, not in the future): corrections to records already held take effect
+    from then (default: now); the earlier versions are kept."""
     from openeis.adapters import FORMATS, MappingError, ingest_format
 
     if format != "canonical" and format not in FORMATS:
@@ -31,7 +35,12 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
     def log_batch(report: IngestReport) -> None:
         counts = {t.table: {"inserted": t.inserted, "updated": t.updated, "quarantined": t.quarantined}
                   for t in report.tables}
-        session.log(Action.CHANGE, Resource.INGEST, {"batch": report.batch_id, "tables": counts}, "ingest")
+        records: dict = {"batch": report.batch_id, "tables": counts}
+        if report.total("corrected"):  # earlier versions kept: from when they stopped holding
+            records["corrected"] = report.total("corrected")
+        if changed_at:
+            records["changed_at"] = changed_at.isoformat()
+        session.log(Action.CHANGE, Resource.INGEST, records, "ingest")
 
     pseudonymiser = Pseudonymiser(session.key)
     from openeis.ingest.identities import sealer_for
@@ -44,11 +53,11 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
             report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
                                       progress=progress, before_commit=log_batch,
                                       memory_limit=session.config.ingest.memory_limit, identities=identities,
-                                      reload=reload)
+                                      reload=reload, changed_at=changed_at)
         else:
             report = ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
                                    quarantine=use_quarantine, progress=progress, before_commit=log_batch,
-                                   identities=identities)
+                                   identities=identities, changed_at=changed_at)
         if identities is None:
             report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
                                 "(`openeis init` on the store makes its vault key)")

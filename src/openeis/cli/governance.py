@@ -34,13 +34,16 @@ def sar(
     out: Annotated[Path, typer.Option("--out", help="Directory for subject-access.json and .html.")],
     is_pseudonym: Annotated[bool, typer.Option("--pseudonym", help="--officer is already a pseudonym.")] = False,
     reference: Annotated[str, typer.Option(help="The request's reference, recorded in the export and the log.")] = "",
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="The records as the force knew them when this day began (YYYY-MM-DD), and the "
+                        "features as of it, instead of everything held.")] = None,
     store: StoreOption = DEFAULT_STORE,
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Subject access: export everything held on one officer, as JSON and HTML."""
     with session(store, key_file, config) as caller:
-        export = actions.subject_access(caller, officer, out, is_pseudonym, reference)
+        export = actions.subject_access(caller, officer, out, is_pseudonym, reference, as_of)
     console.print(f"{export.records} records in {export.sections} sections for officer {export.officer}")
     console.print(f"written: {export.json_path} and {export.html_path}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -41,6 +42,12 @@ def ingest(
     errors_json: Annotated[
         Optional[Path], typer.Option("--errors-json", help="Write every problem to this JSON file.")
     ] = None,
+    changed_at: Annotated[
+        Optional[datetime], typer.Option(
+            "--changed-at", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+            help="When the force made the changes in these files (an extract's date, UTC): corrections "
+                 "to records already held take effect from then. Default: now.")
+    ] = None,
     reload: Annotated[
         bool, typer.Option("--reload", help="Read every file, even one the store has already loaded unchanged "
                            "(by default such a file is skipped: reading it again could change nothing).")
@@ -54,7 +61,8 @@ def ingest(
     with session(store, key_file, loaded) as caller:
         try:
             with progress_bar() as update:
-                report = actions.ingest(caller, directory, format, mapping, quarantine, update, reload=reload)
+                report = actions.ingest(caller, directory, format, mapping, quarantine, update, reload=reload,
+                                        changed_at=changed_at)
         except BatchRefused as failure:
             for note in failure.notes:
                 print(note, file=sys.stderr)
@@ -87,6 +95,10 @@ def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
     for t in report.tables:
         table.add_row(t.file, *(str(v) for v in (t.rows_read, t.inserted, t.updated, t.unchanged, t.quarantined, t.warnings)))
     console.print(table)
+    corrected = report.total("corrected")
+    if corrected:
+        console.print(f"{corrected} of the updated records were corrections: their earlier versions are kept, "
+                      "so dates before the change still read them (docs/data-model.md, Record versions)")
     shown = loaded.ingest.max_errors_shown
     for problem in report.warnings[:shown]:
         print(f"warning: {problem}")

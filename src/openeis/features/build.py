@@ -25,14 +25,14 @@ import pyarrow.parquet as pq
 
 from openeis.features import catalog, engine
 from openeis.features.cohort import cohort_sql
-from openeis.features.compile import DefinitionError, FeatureSpec, expand, source_delta_sql
+from openeis.features.compile import DefinitionError, FeatureSpec, days_since_limited_sql, expand, source_delta_sql
 from openeis.features.dates import dates_sql, day_number
 from openeis.config.features import FeaturesConfig
 from openeis.features.fanout import RowPlan, row_plan, running_columns
 from openeis.features.network import network_sql
 from openeis.features.officer_attributes import ATTRIBUTE_COLUMNS, attribute_select, current_posting_sql
 from openeis.features.peers import finish_peers, peer_stats, peer_stats_sql
-from openeis.features.sources import source, source_sql
+from openeis.features.sources import NO_VERSIONS, source, source_sql, versioned_tables
 from openeis.schema import TABLES
 from openeis.sql_text import literal
 from openeis.store import Store
@@ -84,20 +84,24 @@ _SQL_WORDS = {"nullif", "coalesce", "case", "when", "then", "else", "end", "and"
 
 
 def batch_sql(p: FeaturePlan, dates: list[date], officer_filter: str | None,
-              network_years: int) -> str:
+              network_years: int, versions: frozenset[str] = NO_VERSIONS) -> str:
     """One statement: every feature of every as-of date for the officers matching the filter."""
     days = [day_number(d) for d in dates]
     filt = officer_filter.format(col="t.officer_id") if officer_filter else None
     by_source: dict[str, list[FeatureSpec]] = defaultdict(list)
     for spec in p.specs:
         by_source[spec.source].append(spec)
-    ctes = [f"dates AS ({dates_sql(dates)})", f"grid AS ({cohort_sql(officer_filter)})"]
+    ctes = [f"dates AS ({dates_sql(dates)})", f"grid AS ({cohort_sql(officer_filter, versions)})"]
     joins, selects = [], []
     for i, (name, specs) in enumerate(by_source.items()):
         src = source(name)
         phases = sorted({s.phase for s in specs})
-        src_sql = "\nUNION ALL\n".join(source_sql(src, phase, filt) for phase in phases)
-        delta, columns = source_delta_sql(specs, src_sql, days)
+        src_sql = "\nUNION ALL\n".join(source_sql(src, phase, filt, versions) for phase in phases)
+        delta, columns = source_delta_sql(specs, src_sql, days, src.table in versions)
+        limited = days_since_limited_sql(specs, src_sql)
+        if limited:
+            ctes.append(f"l{i} AS ({limited})")
+            joins.append(f"LEFT JOIN l{i} ON l{i}.officer = g.officer AND l{i}.idx = g.idx")
         null_cols = ", ".join(f"NULL AS {c}" for c in columns)
         zero_cols = ", ".join(f"{c}" for c in columns)
         windowed = ", ".join(
@@ -118,14 +122,14 @@ def batch_sql(p: FeaturePlan, dates: list[date], officer_filter: str | None,
                 selects.append(f"CAST(coalesce(c{i}.{spec.name}__a, 0) + coalesce(c{i}.{spec.name}__b, 0) * g.day "
                                f"AS BIGINT) AS {spec.name}")
             elif spec.metric == "days_since":
-                selects.append(f"CAST(g.day - c{i}.{spec.name} AS BIGINT) AS {spec.name}")
+                selects.append(f"CAST(g.day - greatest(c{i}.{spec.name}, l{i}.{spec.name}) AS BIGINT) AS {spec.name}")
             elif spec.metric == "sum":
                 selects.append(f"CAST(coalesce(c{i}.{spec.name}, 0) AS DOUBLE) AS {spec.name}")
             else:
                 selects.append(f"CAST(coalesce(c{i}.{spec.name}, 0) AS BIGINT) AS {spec.name}")
-    ctes.append(f"cp AS ({current_posting_sql()})")
+    ctes.append(f"cp AS ({current_posting_sql(versions)})")
     joins.append("LEFT JOIN cp ON cp.officer = g.officer AND cp.idx = g.idx")
-    net, net_cols = network_sql(network_years, officer_filter)
+    net, net_cols = network_sql(network_years, officer_filter, versions)
     ctes.append(f"net AS {net}")
     joins.append("LEFT JOIN net ON net.officer = g.officer AND net.idx = g.idx")
     net_selects = [
@@ -163,15 +167,16 @@ def _by_source(p: FeaturePlan) -> dict[str, list[FeatureSpec]]:
 
 
 def delta_queries(p: FeaturePlan, dates: list[date], officer_filter: str | None,
-                  officer_index: str | None = None) -> list[tuple[list[FeatureSpec], RowPlan]]:
+                  officer_index: str | None = None,
+                  versions: frozenset[str] = NO_VERSIONS) -> list[tuple[list[FeatureSpec], RowPlan]]:
     """Per source: (specs, its RowPlan: the SQL giving one row per source row)."""
     filt = officer_filter.format(col="t.officer_id") if officer_filter else None
     out = []
     for name, specs in _by_source(p).items():
         src = source(name)
         phases = sorted({s.phase for s in specs})
-        src_sql = "\nUNION ALL\n".join(source_sql(src, phase, filt) for phase in phases)
-        out.append((specs, row_plan(specs, src_sql, officer_index)))
+        src_sql = "\nUNION ALL\n".join(source_sql(src, phase, filt, versions) for phase in phases)
+        out.append((specs, row_plan(specs, src_sql, officer_index, src.table in versions)))
     return out
 
 
@@ -189,14 +194,14 @@ def officer_index_sql(officer_filter: str | None) -> str:
 
 
 def base_sql(dates: list[date], officer_filter: str | None, network_years: int,
-             officer_index: str | None = None) -> str:
+             officer_index: str | None = None, versions: frozenset[str] = NO_VERSIONS) -> str:
     """(officer, idx, day, as_of, officer attributes, network[, oi]) for the cohort grid."""
-    net, net_cols = network_sql(network_years, officer_filter)
+    net, net_cols = network_sql(network_years, officer_filter, versions)
     oi = ", ix.oi" if officer_index else ""
     join = f" JOIN {officer_index} ix ON ix.officer = g.officer" if officer_index else ""
     return (
-        f"WITH dates AS ({dates_sql(dates)}), grid AS ({cohort_sql(officer_filter)}), "
-        f"cp AS ({current_posting_sql()}), net AS {net} "
+        f"WITH dates AS ({dates_sql(dates)}), grid AS ({cohort_sql(officer_filter, versions)}), "
+        f"cp AS ({current_posting_sql(versions)}), net AS {net} "
         f"SELECT g.officer, g.idx, g.day, g.as_of{oi}, " + ", ".join(attribute_select())
         + f", coalesce(net.{net_cols[0]}, 0) AS {net_cols[0]}, net.{net_cols[1]} AS {net_cols[1]}, "
         f"coalesce(net.{net_cols[2]}, 0) AS {net_cols[2]} "
@@ -222,7 +227,7 @@ def _prefetched(store: Store, queries: list[str]) -> Iterator:
 
 
 def client_batches(store: Store, p: FeaturePlan, dates: list[date], batches: list[str | None],
-                   network_years: int) -> Iterator:
+                   network_years: int, versions: frozenset[str] = NO_VERSIONS) -> Iterator:
     """Each officer batch's feature rows as Arrow (derived features included).
 
     Same result as batch_sql (a test compares them); DuckDB's window operator is slow with
@@ -237,7 +242,8 @@ def client_batches(store: Store, p: FeaturePlan, dates: list[date], batches: lis
     jobs = []
     for filt in batches:
         index = officer_index_sql(filt)
-        jobs.append((base_sql(dates, filt, network_years, index), delta_queries(p, dates, filt, index)))
+        jobs.append((base_sql(dates, filt, network_years, index, versions),
+                     delta_queries(p, dates, filt, index, versions)))
     results = _prefetched(store, [sql for base, plans in jobs
                                   for sql in (base, *(rp.points_sql for _, rp in plans))])
     for _, plans in jobs:
@@ -322,11 +328,13 @@ def build_features(
     try:
         engine.configure(store, config.memory_limit, scratch)
         batches = officer_batches(store, len(dates), config.officer_batches)
+        # tables with corrected records are read through their versions; the others as they are
+        versions = versioned_tables(store)
         out.parent.mkdir(parents=True, exist_ok=True)
         if config.running_sums == "sql":
-            _build_sql(store, p, config, dates, batches, scratch, out, step)
+            _build_sql(store, p, config, dates, batches, scratch, out, step, versions)
         else:
-            _build_client(store, p, config, dates, batches, scratch, out, step)
+            _build_client(store, p, config, dates, batches, scratch, out, step, versions)
         meta = pq.read_metadata(out)
         step("features: done", len(batches) + 2, len(batches) + 2)
         return {"rows": meta.num_rows, "columns": meta.num_columns, "dates": len(dates),
@@ -343,14 +351,15 @@ def _peer_setup(config: FeaturesConfig, p: FeaturePlan) -> tuple[list[str], str 
 
 
 def _build_sql(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list[date],
-               batches: list[str | None], scratch: Path, out: Path, step: Progress) -> None:
+               batches: list[str | None], scratch: Path, out: Path, step: Progress,
+               versions: frozenset[str] = NO_VERSIONS) -> None:
     """The portable route: batches and peers in SQL, Parquet parts joined with peers at the end."""
     parts = []
     total = len(batches) + 2
     for i, filt in enumerate(batches):
         step(f"features: officers batch {i + 1}/{len(batches)}", i, total)
         part = scratch / f"part-{i:04d}.parquet"
-        engine.query_to_parquet(store, batch_sql(p, dates, filt, config.network_years), part)
+        engine.query_to_parquet(store, batch_sql(p, dates, filt, config.network_years, versions), part)
         parts.append(part)
     relation = engine.parquet_relation(parts)
     # The parts are files on this machine: a server or cluster engine cannot read them, so
@@ -378,7 +387,8 @@ def _build_sql(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list
 
 
 def _build_client(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: list[date],
-                  batches: list[str | None], scratch: Path, out: Path, step: Progress) -> None:
+                  batches: list[str | None], scratch: Path, out: Path, step: Progress,
+                  versions: frozenset[str] = NO_VERSIONS) -> None:
     """The default route: running sums in numpy, the output written once.
 
     Each batch waits in a scratch file (Arrow IPC, lz4) while only the columns peer
@@ -393,7 +403,7 @@ def _build_client(store: Store, p: FeaturePlan, config: FeaturesConfig, dates: l
     total = len(batches) + 2
     parts, inputs = [], []
     step(f"features: officers batch 1/{len(batches)}", 0, total)
-    for i, table in enumerate(client_batches(store, p, dates, batches, config.network_years)):
+    for i, table in enumerate(client_batches(store, p, dates, batches, config.network_years, versions)):
         part = scratch / f"part-{i:04d}.arrow"
         engine.write_scratch(table, part, WRITE_ROWS)
         parts.append(part)

@@ -166,14 +166,19 @@ class DeltaPlan:
         return [t[0] for t in self.terms]
 
 
-def source_delta_sql(specs: list[FeatureSpec], src_sql: str, days: list[int]) -> tuple[str, list[str]]:
+def source_delta_sql(specs: list[FeatureSpec], src_sql: str, days: list[int],
+                     versioned: bool = False) -> tuple[str, list[str]]:
     """SQL of the deltas of one source relation: (officer, idx, <feature columns>)."""
-    plan = delta_plan(specs, src_sql, days)
+    plan = delta_plan(specs, src_sql, days, versioned=versioned)
     return plan.grouped_sql, plan.columns
 
 
 def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
-               officer_index: str | None = None) -> DeltaPlan:
+               officer_index: str | None = None, versioned: bool = False) -> DeltaPlan:
+    """`versioned`: rows of any phase may stop holding (until_day: a version replaced by a
+    correction), so every metric ends them: counts and sums over all time at until_day, span
+    days by a negated copy of each breakpoint from until_day on. Without versions only the
+    open phases of decisions end, and those plans are what they always were."""
     branches: dict[str, _Branch] = {}
 
     def branch(key: str, day: str, condition: str | None) -> int:
@@ -204,7 +209,7 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
         if spec.metric in ("count", "sum"):
             v = "1" if spec.metric == "count" else spec.value
             if w is None:
-                end = branch("U", "until_day", spec.condition) if spec.phase == "state" else None
+                end = branch("U", "until_day", spec.condition) if spec.phase == "state" or versioned else None
             else:
                 end = branch(f"E{w}", f"least(occ_day + {w}, {until})", spec.condition)
             ends = f" WHEN slot = {end} THEN -({v})" if end is not None else ""
@@ -219,24 +224,25 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
             # f(d) = (d - s + 1) on [s, p1), p1 - s on [p1, p2), e + w - d on [p2, p3), 0 after
             s, e = "start_day", "end_day"
             if w is None:
-                p1 = branch("Dall", f"{e} + 1", spec.condition)
-                a = (f"CASE WHEN slot = {start} THEN 1 - {s} WHEN slot = {p1} THEN {e} END")
-                b = f"CASE WHEN slot = {start} THEN 1 WHEN slot = {p1} THEN -1 END"
+                parts = [("S", "vis_day", f"1 - {s}", "1"), ("Dall", f"{e} + 1", e, "-1")]
             else:
                 p1_sql = f"coalesce(least({e} + 1, {s} + {w}), {s} + {w})"
-                p1 = branch(f"D1_{w}", p1_sql, spec.condition)
-                p2 = branch(f"D2_{w}", f"CASE WHEN {e} IS NOT NULL THEN greatest({e} + 1, {s} + {w}) END",
-                            spec.condition)
-                p3 = branch(f"D3_{w}", f"{e} + {w}", spec.condition)
-                a = (f"CASE WHEN slot = {start} THEN 1 - {s} WHEN slot = {p1} THEN {p1_sql} - 1 "
-                     f"WHEN slot = {p2} THEN {e} + {w} - ({p1_sql}) + {s} WHEN slot = {p3} THEN -({e} + {w}) END")
-                b = (f"CASE WHEN slot = {start} THEN 1 WHEN slot IN ({p1}, {p2}) THEN -1 "
-                     f"WHEN slot = {p3} THEN 1 END")
+                parts = [("S", "vis_day", f"1 - {s}", "1"), (f"D1_{w}", p1_sql, f"{p1_sql} - 1", "-1"),
+                         (f"D2_{w}", f"CASE WHEN {e} IS NOT NULL THEN greatest({e} + 1, {s} + {w}) END",
+                          f"{e} + {w} - ({p1_sql}) + {s}", "-1"),
+                         (f"D3_{w}", f"{e} + {w}", f"-({e} + {w})", "1")]
+            if versioned:  # from until_day on, each breakpoint is taken back: the row is gone
+                parts += [(f"T{key}", f"CASE WHEN until_day IS NOT NULL THEN greatest({day}, until_day) END",
+                           f"-({av})", f"-({bv})") for key, day, av, bv in parts]
+            slots = [branch(key, day, spec.condition) for key, day, _, _ in parts]
+            a = "CASE " + " ".join(f"WHEN slot = {n} THEN {av}" for n, (_, _, av, _) in zip(slots, parts)) + " END"
+            b = "CASE " + " ".join(f"WHEN slot = {n} THEN {bv}" for n, (_, _, _, bv) in zip(slots, parts)) + " END"
             _agg("sum", a, f"{phase_cond} AND ({cond})", f"{spec.name}__a")
             _agg("sum", b, f"{phase_cond} AND ({cond})", f"{spec.name}__b")
         elif spec.metric == "days_since":
-            # only rows that hold for ever once they exist (a running max cannot forget)
-            _agg("max", f"CASE WHEN slot = {start} THEN occ_day END",
+            # only rows that hold for ever once they exist (a running max cannot forget); rows
+            # that stop holding are added date by date (days_since_limited_sql)
+            _agg("max", f"CASE WHEN slot = {start} THEN occ_floor_day END",
                  f"{phase_cond} AND until_day IS NULL AND ({cond})", spec.name)
         else:  # pragma: no cover - guarded by the Literal type
             raise DefinitionError(spec.metric)
@@ -276,3 +282,23 @@ def delta_plan(specs: list[FeatureSpec], src_sql: str, days: list[int],
               f"FROM ipts WHERE idx < {n}")
     named = [(name, fn, f"v{values.index(value)}", cond_name[cond]) for name, fn, value, cond in terms]
     return DeltaPlan(grouped, points, named)
+
+
+def days_since_condition(spec: FeatureSpec) -> str:
+    """The rows a days_since spec reads (while they hold: see days_since_limited_sql)."""
+    phase = "phase = 'record'" if spec.phase == "record" else "phase <> 'record'"
+    return f"{phase} AND ({spec.condition or 'TRUE'})"
+
+
+def days_since_limited_sql(specs: list[FeatureSpec], src_sql: str) -> str | None:
+    """(officer, idx, <days_since columns>): for the rows that stop holding (an open phase, a
+    version replaced by a correction), the latest day of occurrence among those holding on each
+    as-of date of `dates`, joined date by date (few rows). NULL where none; the running max
+    of the rows that hold for ever is taken with it (greatest)."""
+    since = [s for s in specs if s.metric == "days_since"]
+    if not since:
+        return None
+    columns = ", ".join(f"max(CASE WHEN {days_since_condition(s)} THEN s.occ_floor_day END) AS {s.name}"
+                        for s in since)
+    return (f"SELECT s.officer, d.idx, {columns} FROM ({src_sql}) s JOIN dates d "
+            "ON s.until_day IS NOT NULL AND s.vis_day <= d.day AND d.day < s.until_day GROUP BY s.officer, d.idx")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from openeis.features.compile import BIG, FeatureSpec
+from openeis.features.compile import BIG, FeatureSpec, days_since_condition
 
-DAY_COLUMNS = ("vis_day", "occ_day", "until_day", "start_day", "end_day")
+DAY_COLUMNS = ("vis_day", "occ_day", "occ_floor_day", "until_day", "start_day", "end_day")
 
 
 @dataclass
@@ -40,18 +40,20 @@ class RowPlan:
     specs: list[FeatureSpec]
     conditions: dict[str, str]
     values: dict[str, str]
+    versioned: bool = False  # rows of any phase may stop holding (compile.delta_plan)
 
 
 def _condition(spec: FeatureSpec) -> str:
-    """The same row condition as delta_plan's term for this spec."""
+    """The same row condition as delta_plan's term for this spec (days_since: rows that stop
+    holding too, taken date by date rather than by the running max)."""
+    if spec.metric == "days_since":
+        return days_since_condition(spec)
     phase = "phase = 'record'" if spec.phase == "record" else "phase <> 'record'"
-    cond = spec.condition or "TRUE"
-    if spec.metric == "days_since":  # only rows that hold for ever (a running max cannot forget)
-        return f"{phase} AND until_day IS NULL AND ({cond})"
-    return f"{phase} AND ({cond})"
+    return f"{phase} AND ({spec.condition or 'TRUE'})"
 
 
-def row_plan(specs: list[FeatureSpec], src_sql: str, officer_index: str | None = None) -> RowPlan:
+def row_plan(specs: list[FeatureSpec], src_sql: str, officer_index: str | None = None,
+             versioned: bool = False) -> RowPlan:
     conds = list(dict.fromkeys(_condition(s) for s in specs))
     values = list(dict.fromkeys(s.value for s in specs if s.metric == "sum"))
     cond_cols = [f"coalesce({c}, false) AS k{i}" for i, c in enumerate(conds)]
@@ -72,6 +74,7 @@ def row_plan(specs: list[FeatureSpec], src_sql: str, officer_index: str | None =
         sql, specs,
         {s.name: f"k{conds.index(_condition(s))}" for s in specs},
         {s.name: f"v{values.index(s.value)}" for s in specs if s.metric == "sum"},
+        versioned,
     )
 
 
@@ -82,8 +85,9 @@ class _Rows:
     dates are whole-row additions rather than 36-element rows.
     """
 
-    def __init__(self, table: pa.Table, days: np.ndarray, n_off: int):
+    def __init__(self, table: pa.Table, days: np.ndarray, n_off: int, versioned: bool = False):
         self.table = table
+        self.versioned = versioned
         self.n, self.n_off = len(days), n_off
         self.size = n_off * self.n
         self.oi = oi_of(table)
@@ -100,6 +104,11 @@ class _Rows:
             data = self.table.column(name).to_numpy(zero_copy_only=False)
             self._cols[name] = data.astype(bool if name.startswith("k") else np.float64, copy=False)
         return self._cols[name]
+
+    def index(self, day: np.ndarray) -> np.ndarray:
+        """The date index of the first as-of date on or after each day (n: none; NaN: none)."""
+        idx = self.lut[np.clip(np.where(np.isnan(day), self.hi, day), self.lo, self.hi).astype(np.int64) - self.lo]
+        return np.where(np.isnan(day), self.n, idx)
 
     def key(self, branch: str, day) -> np.ndarray:
         """(date index, officer) cell of a breakpoint per row; -1 where it reaches no as-of date."""
@@ -143,7 +152,7 @@ def _breakpoints(r: _Rows, spec: FeatureSpec):
         if w is not None:
             occ = r.col("occ_day")
             return [(*start, "+", None), (f"E{w}", lambda: np.fmin(occ + w, until_big()), "-", None)]
-        if spec.phase == "state":  # an open phase ends with its decision
+        if spec.phase == "state" or r.versioned:  # an open phase or a version ends
             return [(*start, "+", None), ("U", lambda: until, "-", None)]
         return [(*start, "+", None)]
     if spec.metric == "spells":
@@ -153,17 +162,31 @@ def _breakpoints(r: _Rows, spec: FeatureSpec):
     if spec.metric == "days":  # (d - s + 1) on [s, p1), p1 - s on [p1, p2), e + w - d on [p2, p3)
         s, e = r.col("start_day"), r.col("end_day")
         if w is None:
-            return [(*start, 1.0 - s, 1.0), ("Dall", lambda: e + 1, e, -1.0)]
-        p1 = np.fmin(e + 1, s + w)
-        p1 = np.where(np.isnan(p1), s + w, p1)
-        p2 = lambda: np.where(np.isnan(e), np.nan, np.fmax(e + 1, s + w))  # noqa: E731
-        return [
-            (*start, 1.0 - s, 1.0),
-            (f"D1_{w}", lambda: p1, p1 - 1, -1.0),
-            (f"D2_{w}", p2, e + w - p1 + s, -1.0),
-            (f"D3_{w}", lambda: e + w, -(e + w), 1.0),
-        ]
+            parts = [(*start, 1.0 - s, 1.0), ("Dall", lambda: e + 1, e, -1.0)]
+        else:
+            p1 = np.fmin(e + 1, s + w)
+            p1 = np.where(np.isnan(p1), s + w, p1)
+            p2 = lambda: np.where(np.isnan(e), np.nan, np.fmax(e + 1, s + w))  # noqa: E731
+            parts = [
+                (*start, 1.0 - s, 1.0),
+                (f"D1_{w}", lambda: p1, p1 - 1, -1.0),
+                (f"D2_{w}", p2, e + w - p1 + s, -1.0),
+                (f"D3_{w}", lambda: e + w, -(e + w), 1.0),
+            ]
+        if r.versioned:  # from until_day on, each breakpoint is taken back: the row is gone
+            parts += [(f"T{branch}", _taken_back(day, until), _negated(a), _negated(b))
+                      for branch, day, a, b in parts]
+        return parts
     raise ValueError(spec.metric)  # days_since is a running max (the caller)
+
+
+def _taken_back(day, until: np.ndarray):
+    """The day a breakpoint is taken back: the later of it and until_day (NaN: never)."""
+    return lambda: np.where(np.isnan(until), np.nan, np.fmax(day(), until))
+
+
+def _negated(value):
+    return -value
 
 
 def _dense_sum(r: _Rows, cond: str, parts) -> np.ndarray:
@@ -198,7 +221,7 @@ def running_columns(table: pa.Table, rplan: RowPlan, days: np.ndarray, grid_oi: 
     The dense arrays have one column per officer index met in the grid or the source.
     """
     n_off = int(max(grid_oi.max(initial=-1), oi_of(table).max(initial=-1))) + 1
-    r = _Rows(table, days, n_off)
+    r = _Rows(table, days, n_off, rplan.versioned)
     cell = grid_idx.astype(np.int64) * n_off + grid_oi  # each grid row's cell
 
     def on_grid(dense: np.ndarray, op) -> np.ndarray:
@@ -209,13 +232,19 @@ def running_columns(table: pa.Table, rplan: RowPlan, days: np.ndarray, grid_oi: 
 
     for spec in rplan.specs:
         cond = rplan.conditions[spec.name]
-        if spec.metric == "days_since":  # the latest occurrence among rows existing so far
+        if spec.metric == "days_since":  # the latest occurrence among rows holding on the date
             key, rows = r.selected("S", lambda: r.col("vis_day"), cond)
-            occ = r.col("occ_day")[rows]
-            ok = ~np.isnan(occ)
+            occ = r.col("occ_floor_day")[rows]  # D minus the day it happened
+            until = r.col("until_day")[rows]
+            ok = ~np.isnan(occ) & np.isnan(until)  # rows that hold for ever: a running max
             dense = np.full(r.size, -np.inf)
             np.maximum.at(dense, key[ok], occ[ok])
-            value = grid_day - on_grid(dense, np.maximum)
+            latest = on_grid(dense, np.maximum)
+            limited = np.flatnonzero(~np.isnan(occ) & ~np.isnan(until))
+            if len(limited):  # rows that stop holding (few): each date they hold, one by one
+                latest = np.maximum(latest, _while_holding(r, key[limited], r.index(until[limited]),
+                                                           occ[limited])[cell])
+            value = grid_day - latest
             columns[spec.name] = pa.array(value, mask=~np.isfinite(value)).cast(pa.int64())
             continue
         bps = _breakpoints(r, spec)
@@ -233,3 +262,17 @@ def running_columns(table: pa.Table, rplan: RowPlan, days: np.ndarray, grid_oi: 
             a = on_grid(_dense_sum(r, cond, [(b, d, a) for b, d, a, _ in bps]), np.add)
             b = on_grid(_dense_sum(r, cond, [(b, d, bv) for b, d, _, bv in bps]), np.add)
             columns[spec.name] = pa.array(np.rint(a + b * grid_day).astype(np.int64))
+
+
+def _while_holding(r: _Rows, start_key: np.ndarray, end_index: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Dense (date-major) max of `value` over the dates each row holds: from its start cell's
+    date up to, not including, end_index. Not a running max: a row is forgotten after it ends."""
+    first = start_key // r.n_off
+    officer = start_key % r.n_off
+    lengths = np.maximum(end_index - first, 0)
+    rows = np.repeat(np.arange(len(first)), lengths)
+    offsets = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    cells = (first[rows] + offsets) * r.n_off + officer[rows]
+    dense = np.full(r.size, -np.inf)
+    np.maximum.at(dense, cells, value[rows])
+    return dense

@@ -1,10 +1,12 @@
 """Labels: what happened to an officer in the window after an as-of date, as known at a date.
 
 `sustained_12m` on D is 1 when the officer has an upheld allegation on a complaint recorded
-in [D, D + 12 months). A label is computed *as known at* `known_at`: only records with
-recorded_at <= known_at exist and only decisions with decided_at <= known_at count (an
-allegation decided later is still open then). known_at defaults to "everything in the
-store". Backtests pass the test date as known_at for training labels (splits.py).
+in [D, D + 12 months). A label is computed *as known at* `known_at`, by the same boundary
+rule as features (sources.py): only records known at known_at exist (recorded before that
+day) and only decisions known then count (an allegation decided on or after known_at is still
+open). known_at defaults to "everything in the store". Backtests pass the test date as
+known_at for training labels (splits.py). The window [D, D + 12 months) holds, by day, exactly
+what is not yet known on D: a record dated D is a label event for D, never a feature on D.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from openeis.features.cohort import cohort_sql
 from openeis.features.compile import DefinitionError, _phase_for
 from openeis.features.dates import add_months, dates_sql, day_number
 from openeis.config.features import LabelDefinition, LabelsConfig, _default_labels
-from openeis.features.sources import source, source_sql
+from openeis.features.sources import NO_VERSIONS, source, source_sql
 from openeis.store import Store
 
 ON_COLUMNS = {"occurred_at": "occ_floor_day", "recorded_at": "rec_floor_day",
@@ -31,26 +33,25 @@ def label_definitions(config: LabelsConfig | None = None) -> dict[str, LabelDefi
 
 
 def _label_sql(d: LabelDefinition, defs: dict[str, LabelDefinition], known_day: int | None,
-               months_col: dict[str, str]) -> str:
+               months_col: dict[str, str], versions: frozenset[str] = NO_VERSIONS) -> str:
     """Expression over grid g giving 0/1 for one label."""
     if d.any_of:
         parts = []
         for name in d.any_of:
             if name not in defs or name == d.name:
                 raise DefinitionError(f"label {d.name}: unknown label {name!r} in any_of")
-            parts.append(_label_sql(defs[name], defs, known_day, months_col))
+            parts.append(_label_sql(defs[name], defs, known_day, months_col, versions))
         return "greatest(" + ", ".join(parts) + ")" if len(parts) > 1 else parts[0]
     src = source(d.source)
     if d.on not in ON_COLUMNS or (d.on == "complaint_recorded_at" and d.source != "allegations"):
         raise DefinitionError(f"label {d.name}: `on` must be one of {', '.join(ON_COLUMNS)}")
     phase = _phase_for(src, d.where)
-    rows = source_sql(src, phase)
-    known = ""
+    rows = source_sql(src, phase, versions=versions, known_at_day=known_day)
     if known_day is not None:
-        # exists by known_at, and (for a decision) in the phase that holds on known_at
+        # exists by known_at, and in the phase (and version) that holds on known_at
         known = f" AND s.vis_day <= {known_day} AND (s.until_day IS NULL OR s.until_day > {known_day})"
-    elif phase == "state":
-        known = " AND s.until_day IS NULL"  # the latest phase: everything the store knows
+    else:
+        known = " AND s.until_day IS NULL"  # the latest phase and version: everything the store knows
     where = f" AND ({d.where})" if d.where else ""
     on = ON_COLUMNS[d.on]
     end = months_col[d.name]
@@ -59,7 +60,7 @@ def _label_sql(d: LabelDefinition, defs: dict[str, LabelDefinition], known_day: 
 
 
 def labels_sql(dates: list[date], names: list[str], config: LabelsConfig | None = None,
-               known_at: date | None = None) -> str:
+               known_at: date | None = None, versions: frozenset[str] = NO_VERSIONS) -> str:
     defs = label_definitions(config)
     for name in names:
         if name not in defs:
@@ -74,8 +75,8 @@ def labels_sql(dates: list[date], names: list[str], config: LabelsConfig | None 
     end_names = ", ".join(end_cols[w] for w in windows)
     months_col = {n: end_cols[w] for n in defs if (w := _window_or_none(defs, n)) in end_cols}
     known_day = day_number(known_at) if known_at else None
-    selects = ", ".join(f"{_label_sql(defs[n], defs, known_day, months_col)} AS {n}" for n in names)
-    return (f"WITH dates AS ({dates_sql(sorted(dates))}), grid AS ({cohort_sql()}), "
+    selects = ", ".join(f"{_label_sql(defs[n], defs, known_day, months_col, versions)} AS {n}" for n in names)
+    return (f"WITH dates AS ({dates_sql(sorted(dates))}), grid AS ({cohort_sql(versions=versions)}), "
             f"ends AS (SELECT * FROM (VALUES {ends}) AS v(idx, {end_names})) "
             f"SELECT g.officer, g.as_of, {selects} FROM (SELECT grid.*, {end_names} FROM grid "
             f"JOIN ends ON ends.idx = grid.idx) g ORDER BY g.as_of, g.officer")
@@ -103,8 +104,10 @@ def compute_labels(store: Store, dates: list[date], names: list[str] | None = No
     """Arrow table (officer, as_of, <label>...) for the cohort on each date."""
     from openeis.features.engine import query_arrow
 
+    from openeis.features.sources import versioned_tables
+
     names = names or [(config or LabelsConfig()).default]
-    return query_arrow(store, labels_sql(dates, names, config, known_at))
+    return query_arrow(store, labels_sql(dates, names, config, known_at, versioned_tables(store)))
 
 
 def label_window_months(name: str, config: LabelsConfig | None = None) -> int:

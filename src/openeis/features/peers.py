@@ -66,7 +66,9 @@ def poisson_exceedance(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
     # sum the pmf from k upward, far enough past max(k, lam) for the tail to vanish. Rows are
     # grouped by the width they need (rounded up to a multiple of 32): a chunk-wide maximum
     # made every row as wide as the widest (a few hundred terms for day counts), which was
-    # most of the peer stage. The extra terms of a wider row are below double precision.
+    # most of the peer stage. The extra terms of a wider row are below double precision. Every
+    # row of a bucket sums exactly the bucket's width, so a score depends on its row alone, to
+    # the last bit, whichever rows share its chunk (other dates, other officers of a build).
     need = np.ceil(np.maximum(ll_all - kk_all, 0) + 12 * np.sqrt(ll_all) + 40).astype(int)
     # From k on, each term is at most r = lam / (k + 1) times the one before: when r <= 1/2,
     # m terms with r^m <= e^-40 leave a remainder below 1e-17 of the sum (under double
@@ -83,7 +85,7 @@ def poisson_exceedance(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
             if len(chunk) == 0:
                 continue
             kk, ll = kk_all[chunk], ll_all[chunk]
-            width = int(np.max(need[chunk]))
+            width = int(b)
             js = kk[:, None] + np.arange(width)[None, :]
             js = np.minimum(js, len(_LGAMMA) - 1)
             logp = -ll[:, None] + js * np.log(ll)[:, None] - _LGAMMA[js]

@@ -4,6 +4,11 @@ A rule says: rows of TABLE whose TIME column is more than YEARS before today (or
 are deleted, optionally only rows whose column has one of some values (e.g. allegations not
 upheld). Rules on complainants can be measured from their complaint's closing date.
 
+A record goes with its earlier versions (`<table>_history`: the versions a correction
+replaced), its change history and its quarantined copies; an officer whose record is gone
+also loses their seal in the identity vault (restricted.identity_vault), so that no one can
+reveal them any more.
+
 After deleting, the store file is rewritten (a fresh copy of every table, swapped in
 atomically), because a database file keeps deleted rows in freed blocks until they happen to
 be overwritten: "deleted" must mean gone from the file, not only from queries.
@@ -19,9 +24,11 @@ from pathlib import Path
 from openeis.config.retention import RetentionRule
 from openeis.schema import TABLES_BY_NAME
 from openeis.store import Store
+from openeis.store.ddl import history_name
 
 # Tables that later stages fill from the canonical ones; emptied rows there are rebuilt.
 DERIVED_TABLE_PREFIXES = ("features", "scores", "flags", "explanations")
+IDENTITY_VAULT = "restricted.identity_vault"
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,10 @@ def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOut
         table = TABLES_BY_NAME[rule.table]
         where, params = rule.where_sql()
         keys = f"SELECT t.{table.key} FROM {table.qualified_name} t WHERE {where}"
-        # Traces of the removed records elsewhere: change history and quarantined copies.
+        # Traces of the removed records elsewhere: earlier versions, change history (and
+        # quarantined copies, below).
+        store.execute(f"DELETE FROM {history_name(table)} WHERE {table.key} IN ({keys})",
+                      [outcome.cutoff, *params])
         store.execute(
             f"DELETE FROM record_changes WHERE table_name = ? AND record_key IN ({keys})",
             [rule.table, outcome.cutoff, *params],
@@ -73,7 +83,7 @@ def apply(store: Store, rules: list[RetentionRule], as_of: date) -> list[RuleOut
     if any(o.rows for o in outcomes):
         # An officer whose record is gone is gone from the identity vault too: a sealed staff
         # number kept for nobody would outlive the data it lets someone re-identify.
-        store.execute("DELETE FROM restricted.identity_vault WHERE officer_id NOT IN (SELECT officer_id FROM officers)")
+        store.execute(f"DELETE FROM {IDENTITY_VAULT} WHERE officer_id NOT IN (SELECT officer_id FROM officers)")
         store.execute("DELETE FROM quarantine WHERE quarantined_at < ?", [_cutoff(as_of, 1)])
         # Features, scores and flags computed from removed records are stale: drop them so
         # they are rebuilt from what remains.
@@ -115,6 +125,8 @@ def compact_postgres(store: Store, outcomes: list[RuleOutcome]) -> list[str]:
     if not any(o.rows for o in outcomes):
         return []
     tables = {TABLES_BY_NAME[o.rule.table].qualified_name for o in outcomes if o.rows}
+    tables |= {history_name(TABLES_BY_NAME[o.rule.table]) for o in outcomes if o.rows}
+    tables.add(IDENTITY_VAULT)  # seals of officers whose record went (apply)
     tables |= {"record_changes", "quarantine", *derived_tables(store)}
     store.vacuum_full(sorted(tables))  # type: ignore[attr-defined]
     return sorted(tables)

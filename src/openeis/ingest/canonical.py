@@ -11,7 +11,10 @@ Order of work, and why:
    the quarantine and the batch record are written in one transaction: a crash at any point
    leaves the store as it was.
 5. Rows are matched on their source key; an identical row is left alone, a changed one is
-   replaced and the change (columns and row hashes, not the old values) is recorded.
+   replaced and the change (columns and row hashes) is recorded. A *correction* also keeps the
+   version it replaces in the table's history, with the interval during which it was the
+   store's truth (versions.py); an update the source dates itself (a finding with its
+   decided_at, an end) does not need one.
 6. A canonical file whose bytes (SHA-256) the store has already loaded, with nothing loaded
    into its table since, is skipped before it is read: re-reading it could change nothing
    (incremental ingest; `reload=True` reads every file again).
@@ -35,6 +38,7 @@ from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover
 from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
+from openeis.ingest.versions import correction_sql, keep_earlier_versions
 from openeis.privacy import Pseudonymiser
 from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
 from openeis.store import Store
@@ -53,6 +57,7 @@ class TableReport:
     size_bytes: int = 0
     inserted: int = 0
     updated: int = 0
+    corrected: int = 0  # of the updated: corrections, their earlier versions kept (versions.py)
     unchanged: int = 0
     quarantined: int = 0
     warnings: int = 0
@@ -100,6 +105,7 @@ def ingest_canonical(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    changed_at: datetime | None = None,
     identities: Identities | None = None,
     reload: bool = False,
 ) -> IngestReport:
@@ -109,7 +115,8 @@ def ingest_canonical(
     report = ingest_tables(
         store, [CanonicalFile(source) for source in sources if source.table.name not in loaded], pseudonymiser,
         quarantine=quarantine, source=str(directory), source_format="canonical", progress=progress,
-        before_commit=before_commit, memory_limit=memory_limit, identities=identities, hashes=hashes,
+        before_commit=before_commit, memory_limit=memory_limit, changed_at=changed_at, identities=identities,
+        hashes=hashes,
     )
     report.ignored_files = ignored
     report.skipped_files = [source.name for source in sources if source.table.name in loaded]
@@ -157,6 +164,7 @@ def ingest_tables(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    changed_at: datetime | None = None,
     identities: Identities | None = None,
     hashes: dict[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
@@ -167,11 +175,24 @@ def ingest_tables(
     process); only valid, pseudonymised rows are sent to the store.
     `before_commit` runs inside the write transaction (the access log entry goes there, so
     the change and its record commit together or not at all). `identities` (ingest.identities)
-    seals the officers file's staff numbers into the identity vault in the same transaction."""
+    seals the officers file's staff numbers into the identity vault in the same transaction.
+    `changed_at`: when the force made the changes in these inputs (an extract's date), from
+    which corrections take effect; default: the batch's own time. Not in the future."""
     check_key(store, pseudonymiser)
+    check_changed_at(changed_at)
     with store.workspace() as work, _memory_limited(work, memory_limit):
         return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit,
-                       identities, hashes or {})
+                       changed_at, identities, hashes or {})
+
+
+def check_changed_at(changed_at: datetime | None) -> None:
+    if changed_at is None:
+        return
+    if changed_at.tzinfo is not None:
+        raise IngestFailed("--changed-at: give a UTC time without a time zone (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)")
+    if changed_at > datetime.now(timezone.utc).replace(tzinfo=None):
+        raise IngestFailed(f"--changed-at {changed_at:%Y-%m-%d %H:%M:%S} is in the future: it says when the force "
+                           "made the changes in these files")
 
 
 def _ingest(
@@ -184,6 +205,7 @@ def _ingest(
     source_format: str,
     progress: Progress | None,
     before_commit: Callable[[IngestReport], None] | None,
+    changed_at: datetime | None = None,
     identities: Identities | None = None,
     hashes: dict[str, tuple[str, int]] | None = None,
 ) -> IngestReport:
@@ -249,7 +271,7 @@ def _ingest(
         with store.transaction():
             store.lock("ingest")  # one batch writes at a time: matching on keys needs it
             for table, stage, table_report in staged:
-                _upsert(store, table, stage, batch_id, table_report)
+                _upsert(store, table, stage, batch_id, table_report, changed_at or started_at)
             _write_quarantine(store, batch_id, quarantine_rows)
             _write_batch(store, report, source_format, started_at)
             if identities is not None and officers_input is not None:
@@ -451,7 +473,8 @@ def _quarantine_rows(store: Store, table: Table, pseudonymised: str, problems: l
 # -- writing ----------------------------------------------------------------------------
 
 
-def _upsert(store: Store, table: Table, stage: str, batch_id: str, report: TableReport) -> None:
+def _upsert(store: Store, table: Table, stage: str, batch_id: str, report: TableReport,
+            changed_at: datetime) -> None:
     target = table.qualified_name
     key = table.key
     columns = ", ".join(c.name for c in table.columns)
@@ -460,11 +483,14 @@ def _upsert(store: Store, table: Table, stage: str, batch_id: str, report: Table
     )
     store.execute(
         f"CREATE TEMP TABLE changed_rows AS SELECT s.{key} AS record_key, t._row_hash AS previous_row_hash, "
-        f"s._row_hash AS new_row_hash, concat_ws(',', {differs}) AS changed_columns "
+        f"s._row_hash AS new_row_hash, concat_ws(',', {differs}) AS changed_columns, "
+        f"{correction_sql(table)} AS correction "
         f"FROM {stage} s JOIN {target} t ON s.{key} = t.{key} WHERE s._row_hash <> t._row_hash"
     )
     try:
         report.updated = int(store.scalar("SELECT count(*) FROM changed_rows"))
+        if report.updated:
+            report.corrected = keep_earlier_versions(store, table, "changed_rows", batch_id, changed_at)
         store.execute(
             "INSERT INTO record_changes SELECT ?, ?, record_key, changed_columns, previous_row_hash, "
             "new_row_hash, current_timestamp FROM changed_rows",

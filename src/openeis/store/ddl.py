@@ -1,6 +1,6 @@
-"""SQL DDL for the canonical tables, generated from openeis.schema.
+"""SQL DDL for the canonical tables and their history tables, generated from openeis.schema.
 
-Used to write migration files and by the test that checks the migrations still match the
+Used to write migration files and by the tests that check the migrations still match the
 schema. The SQL types chosen (VARCHAR, BIGINT, DOUBLE PRECISION, BOOLEAN, TIMESTAMP) mean
 the same in DuckDB and PostgreSQL.
 """
@@ -33,6 +33,35 @@ def create_table_sql(table: Table) -> str:
         lines.append(f"    {name} {sql_type}")
     body = ",\n".join(lines)
     return f"CREATE TABLE {table.qualified_name} (\n{body}\n);"
+
+
+# Columns a history table (`<table>_history`) carries besides the table's own and SYSTEM_COLUMNS:
+# one row per earlier version of a record that a re-ingest corrected, with the interval during
+# which it was the store's truth.
+VERSION_COLUMNS = (
+    ("_valid_from", "TIMESTAMP", "From when this version was the store's truth; empty for a record's "
+     "first version, which holds from its own recorded_at."),
+    ("_valid_to", "TIMESTAMP NOT NULL", "When a correction replaced it: the correcting batch's time, or "
+     "the time the force made the change (`ingest --changed-at`)."),
+    ("_superseded_by", "VARCHAR NOT NULL", "The ingest batch that replaced it."),
+)
+
+
+def history_name(table: Table) -> str:
+    """The qualified name of a canonical table's history table."""
+    return f"{table.qualified_name}_history"
+
+
+def create_history_table_sql(table: Table) -> str:
+    lines = [f"    {column.name} {SQL_TYPES[column.type.value]}{' NOT NULL' if column.required else ''}"
+             for column in table.columns]
+    lines += [f"    {name} {sql_type}" for name, sql_type, _ in SYSTEM_COLUMNS + VERSION_COLUMNS]
+    body = ",\n".join(lines)
+    return f"CREATE TABLE {history_name(table)} (\n{body}\n);"
+
+
+def history_schema_sql() -> str:
+    return "\n\n".join(create_history_table_sql(table) for table in TABLES) + "\n"
 
 
 def initial_schema_sql() -> str:

@@ -2,7 +2,8 @@
 
 `write_warehouse(store, directory)` copies them from a DuckDB or PostgreSQL store, one
 Parquet directory per table (`<directory>/<table>/part-0.parquet`). Only what features and
-labels read goes: the canonical event tables, never the protected (`restricted`) ones, the
+labels read goes: the canonical event tables and their history (earlier versions of corrected
+records), never the protected (`restricted`) ones, the
 quarantine, the access log or the store's metadata; pseudonyms as the store holds them.
 Timestamps are written without time zone, as the store holds them (UTC wall time).
 """
@@ -17,8 +18,11 @@ import pyarrow.parquet as pq
 from openeis.schema import TABLES
 from openeis.store.base import Store
 
-# schema_migrations too: a warehouse says which schema version its tables have.
-WAREHOUSE_TABLES = tuple(t.name for t in TABLES if not t.restricted) + ("schema_migrations",)
+# Their history tables (earlier versions of corrected records), so that Spark reads what was
+# known on each date as the store does; schema_migrations too: a warehouse says which schema
+# version its tables have.
+WAREHOUSE_TABLES = (tuple(t.name for t in TABLES if not t.restricted)
+                    + tuple(f"{t.name}_history" for t in TABLES if not t.restricted) + ("schema_migrations",))
 
 
 def write_warehouse(store: Store, directory: str | Path) -> dict[str, int]:
