@@ -31,13 +31,13 @@ def rss_gib() -> float:
 
 def probe_ingest(data: Path, work: Path, memory_limit: str | None) -> None:
     from openeis.ingest import ingest_canonical
-    from openeis.privacy import Pseudonymiser, load_or_create_key
+    from openeis.privacy import Pseudonymiser, new_key
     from openeis.store import open_store
 
     work.mkdir(parents=True, exist_ok=True)
     for old in work.glob("probe.duckdb*"):
         old.unlink()
-    key, _ = load_or_create_key(work / "probe.key")
+    key = new_key()  # a throwaway store: its key need not outlive the probe
     store = open_store(str(work / "probe.duckdb"))
     store.migrate()
     started = time.perf_counter()

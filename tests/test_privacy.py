@@ -151,7 +151,10 @@ def test_the_identity_vault_identifies_nobody_from_a_copy_of_the_store(cli, tmp_
         from openeis.governance import access_log
 
         reveals = [e for e in access_log.entries(store) if e.resource == "identity"]
-        assert [e.outcome for e in reveals] == ["allowed"]  # the reveals that failed revealed nothing
+        # every attempt is on the record: the reveal, then the two refusals (no reason, no key)
+        assert [e.outcome for e in reveals] == ["allowed", "denied", "denied"]
         assert reveals[0].reason == "privacy test: entitled reveal" and "WX100001" not in reveals[0].records
+        assert "reason" in reveals[1].reason and "not found" in reveals[2].reason
+        assert not any("WX100001" in (e.records or "") for e in reveals)
     finally:
         store.close()

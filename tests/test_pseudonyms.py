@@ -45,7 +45,7 @@ def test_duckdb_and_postgres_stores_hold_identical_pseudonyms(tmp_path, postgres
     # Identifiers with quotes, separators, non-ASCII letters and an emoji.
     odd = dict(tables["officers"][0], officer_id="Ø-ßé 'q\" \u00a0🚓,1", left_at="")
     tables["officers"].append(odd)
-    tables["postings"].append(dict(tables["postings"][0], posting_id="P;X\t-9", officer_id=odd["officer_id"]))
+    tables["postings"].append(dict(tables["postings"][0], posting_id="P;X|-9", officer_id=odd["officer_id"]))
     write_force(tmp_path / "in", tables)
     pseudonymiser = Pseudonymiser(b"\x07" * 32)
     contents = []

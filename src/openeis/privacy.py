@@ -12,8 +12,11 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from openeis.sql_text import literal
 
@@ -33,10 +36,17 @@ def default_key_path(store: str) -> Path:
     return path.with_suffix(".key")
 
 
-def create_key_file(path: Path) -> bytes:
-    """Write a new random key with 0600 permissions; refuse to overwrite one."""
+def new_key() -> bytes:
+    """A new random key, in memory only: `openeis init` writes it once the store is known to
+    take it (a refused init leaves no key behind)."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def create_key_file(path: Path, key: bytes | None = None) -> bytes:
+    """Write a key (a new random one unless given) with 0600 permissions; refuse to
+    overwrite one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(KEY_BYTES)
+    key = key if key is not None else new_key()
     # O_EXCL: never silently replace a key, which would orphan every pseudonym made with it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -66,13 +76,6 @@ def read_key_file(path: Path) -> bytes:
     return key
 
 
-def load_or_create_key(path: Path) -> tuple[bytes, bool]:
-    """The key at path, creating it if absent. Returns (key, created)."""
-    if path.exists():
-        return read_key_file(path), False
-    return create_key_file(path), True
-
-
 @dataclass(frozen=True)
 class Pseudonymiser:
     """Keyed HMAC-SHA256 pseudonyms, namespaced so an officer and a case never collide."""
@@ -100,3 +103,41 @@ class Pseudonymiser:
             f"left(sha256(?::BLOB || unhex(sha256(?::BLOB || {message}))), {PSEUDONYM_HEX_CHARS}) END"
         )
         return expression, [outer, inner]
+
+
+# -- files holding personal data ------------------------------------------------------------
+
+
+class PrivateFileError(Exception):
+    """A file or folder for personal data that others could read."""
+
+
+def private_directory(path: Path) -> Path:
+    """A folder for personal data (a subject access export, audit rows): made 0700 if new;
+    refused if it exists and others may enter it, since anything written there could be read."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        os.chmod(path, 0o700)  # whatever the umask
+        return path
+    if not path.is_dir():
+        raise PrivateFileError(f"{path} exists and is not a folder")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise PrivateFileError(f"{path} can be read by others (mode {mode:o}): give a new folder (it is made "
+                               f"0700) or run `chmod 700 {path}` first")
+    return path
+
+
+@contextmanager
+def write_private(path: Path) -> Iterator[TextIO]:
+    """A text file only its owner can read (0600), replacing one that is there."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
+    with os.fdopen(descriptor, "w", newline="") as handle:
+        yield handle
+
+
+def write_private_text(path: Path, text: str) -> Path:
+    with write_private(path) as handle:
+        handle.write(text)
+    return path

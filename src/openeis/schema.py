@@ -40,6 +40,8 @@ class Column:
     references: str | None = None  # name of the referenced table (its key column)
     privacy: Privacy = Privacy.KEEP
     namespace: str | None = None  # pseudonym namespace; equal namespaces give equal pseudonyms
+    minimum: float | None = None  # a quantity's least value (counts and hours: 0)
+    calendar_year: bool = False  # a year: within the configured span of dates ([ingest])
 
 
 @dataclass(frozen=True)
@@ -355,7 +357,7 @@ TABLES: tuple[Table, ...] = (
             ),
             Column("ethnicity", T.STRING, "Self-declared ethnic group, in the force's codes."),
             Column("gender", T.STRING, "Gender, in the force's codes."),
-            Column("birth_year", T.INTEGER, "Year of birth (age is a protected characteristic)."),
+            Column("birth_year", T.INTEGER, "Year of birth (age is a protected characteristic).", calendar_year=True),
             Column("disability", T.STRING, "Declared disability status."),
             Column("religion", T.STRING, "Religion or belief, where recorded."),
             Column("sexual_orientation", T.STRING, "Sexual orientation, where recorded."),
@@ -477,10 +479,10 @@ TABLES: tuple[Table, ...] = (
             _record_key("duty_period_id", "duty_period", "duty period"),
             _officer(),
             Column("unit_id", T.STRING, "Unit worked for.", references="units"),
-            Column("planned_shifts", T.INTEGER, "Shifts on the roster.", required=True),
-            Column("shifts_worked", T.INTEGER, "Shifts actually worked.", required=True),
-            Column("hours_on_duty", T.FLOAT, "Hours on duty, overtime included."),
-            Column("arrests", T.INTEGER, "Arrests made."),
+            Column("planned_shifts", T.INTEGER, "Shifts on the roster.", required=True, minimum=0),
+            Column("shifts_worked", T.INTEGER, "Shifts actually worked.", required=True, minimum=0),
+            Column("hours_on_duty", T.FLOAT, "Hours on duty, overtime included.", minimum=0),
+            Column("arrests", T.INTEGER, "Arrests made.", minimum=0),
             _occurred("First day of the period."),
             Column("ends_at", T.TIMESTAMP, "Last day of the period.", required=True),
             _recorded("When the period's roster was closed."),
@@ -494,7 +496,7 @@ TABLES: tuple[Table, ...] = (
         columns=(
             _record_key("claim_id", "overtime_claim", "overtime claim"),
             _officer(),
-            Column("hours", T.FLOAT, "Hours claimed.", required=True),
+            Column("hours", T.FLOAT, "Hours claimed.", required=True, minimum=0),
             _code("rate", OVERTIME_RATES, "Pay rate claimed.", required=True),
             _code("reason", OVERTIME_REASONS, "Why the overtime was worked."),
             _code("status", OVERTIME_STATUSES, "Approval status.", required=True),

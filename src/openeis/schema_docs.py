@@ -30,13 +30,22 @@ Reference tables (units, the roster, protected characteristics) carry `recorded_
 roster's own dates are `joined_at` and `left_at`.
 
 Rules that ingestion enforces on the times:
-- a date must parse (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`) and lie between 1900 and 2100;
+- a date must be `YYYY-MM-DD`, optionally with a time (`THH:MM`, `THH:MM:SS`, fractions of a
+  second, or a space for the `T`), optionally with `Z` or an offset (`+01:00`, `-0500`, `+05`),
+  which is converted to UTC; a time without one is taken as given. Nothing else: not
+  `infinity` or `epoch`, no words after the time;
+- it lies between `[ingest] earliest_date` and `latest_date` (default 1900-01-01 to
+  2100-12-31; docs/config.md), and so do years such as `birth_year`;
 - the end of a span is not before its start (error);
 - a decision and its date go together: an undecided row (an `open` allegation, a `pending`
   claim or declaration) has no `decided_at`, and a decided one must have it (error), because
   a finding with no date could leak into features from before it was made;
 - `recorded_at` before `occurred_at`, and `decided_at` before `recorded_at`, are warnings, not
   errors: real data has them, and the row is kept as given.
+
+Every value: no control characters (a NUL byte, a line break or an escape inside an
+identifier, a code or a date is refused, with its line and column); whole numbers within
+64 bits; numbers finite.
 
 ## Privacy on the way in
 
@@ -108,6 +117,10 @@ def _column_row(table: Table, column) -> str:
         notes.append(f"pseudonymised (namespace `{column.namespace}`)")
     if column.references:
         notes.append(f"refers to `{column.references}`")
+    if column.minimum is not None:
+        notes.append(f"at least {column.minimum:g}")
+    if column.calendar_year:
+        notes.append("a year within the span of dates")
     meaning = column.description
     if column.codes:
         meaning += " Codes: " + ", ".join(f"`{code}`" for code in column.codes) + "."

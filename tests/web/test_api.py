@@ -62,24 +62,29 @@ def _flag_for(world, user, kind):
     return {"admin": world.flags_b[1], "rita": world.flags_a[3]}.get(user, world.flags_a[3])
 
 
+# A refusal answers 403, except where the role may not learn that the thing exists: a flag or
+# an officer outside a reviewer's units, or another officer's, answers 404 exactly as a missing
+# one does (issue 21) while the log records the refusal.
+HIDDEN = 404
+
 CASES = [
     ("list flags", "GET", lambda w, u: "/api/flags", None,
      {"admin": 200, "rita": 200, "rosa": 200, "ana": 200, "otto": 200}),
     ("read a flag in unit A", "GET", lambda w, u: f"/api/flags/{w.flags_a[0]}", None,
-     {"admin": 200, "rita": 200, "ana": 200, "otto": 200}),
+     {"admin": 200, "rita": 200, "ana": 200, "otto": 200, "rosa": HIDDEN}),
     ("read another officer's flag", "GET", lambda w, u: f"/api/flags/{w.flags_a[1]}", None,
-     {"admin": 200, "rita": 200, "ana": 200}),
+     {"admin": 200, "rita": 200, "ana": 200, "rosa": HIDDEN, "otto": HIDDEN}),
     ("read a flag's reviews", "GET", lambda w, u: f"/api/flags/{w.flags_a[0]}/reviews", None,
-     {"admin": 200, "rita": 200, "otto": 200}),
+     {"admin": 200, "rita": 200, "otto": 200, "rosa": HIDDEN}),
     ("assign a flag", "POST", lambda w, u: f"/api/flags/{_flag_for(w, u, 'assign')}/assign",
-     lambda w, u: {"assigned_to": "ravi", "version": 1}, {"admin": 200, "rita": 200}),
+     lambda w, u: {"assigned_to": "ravi", "version": 1}, {"admin": 200, "rita": 200, "rosa": HIDDEN}),
     ("review a flag", "POST", lambda w, u: f"/api/flags/{_flag_for(w, u, 'review')}/review",
      lambda w, u: {"decision": "supervisory_conversation", "rationale": "Discussed the pattern with the officer.",
                    "intervention": "conversation with line manager", "version": 1,
                    "factor_feedback": [{"feature": "complaints_count_1y", "agree": True}]},
-     {"admin": 200, "rita": 200}),
+     {"admin": 200, "rita": 200, "rosa": HIDDEN}),
     ("officer profile", "GET", lambda w, u: f"/api/officers/{w.officer_self}", None,
-     {"admin": 200, "rita": 200, "ana": 200, "otto": 200}),
+     {"admin": 200, "rita": 200, "ana": 200, "otto": 200, "rosa": HIDDEN}),
     ("list models", "GET", lambda w, u: "/api/models", None, {"admin": 200, "ana": 200, "aude": 200}),
     ("list audits", "GET", lambda w, u: "/api/audits", None, {"admin": 200, "ana": 200, "aude": 200}),
     ("read the access log", "GET", lambda w, u: "/api/access-log?limit=5", None, {"admin": 200, "aude": 200}),
@@ -100,6 +105,17 @@ def test_every_endpoint_and_role_is_allowed_or_denied_and_logged(client, world, 
         assert entry.outcome == ("allowed" if expected < 400 else "denied"), (name, user, entry)
         if expected == 403:
             assert "access log" in response.json()["detail"]
+        if expected == HIDDEN:  # word for word what a missing one answers
+            missing = _call(client, world, user, method, _missing(path(world, user)), body(world, user) if body else None)
+            assert (missing.status_code, _missing(missing.json()["detail"])) == \
+                (404, _missing(response.json()["detail"])), (name, user)
+
+
+def _missing(text: str) -> str:
+    """The path (or message) with the flag or officer replaced by one that does not exist."""
+    import re
+
+    return re.sub(r"[0-9a-f]{16,}", "0" * 20, text)
 
 
 def test_unknown_model_is_404_for_those_allowed_and_403_for_the_others(client, world):
@@ -226,7 +242,9 @@ def test_welfare_prompts_are_apart_from_conduct_review(client, world):
     assert [f["flag_id"] for f in wendy["flags"]] == [world.welfare_flag]
     assert wendy["capacity"] >= 1 and wendy["flags"][0]["queue"] == "welfare"
     assert _call(client, world, "rita", "GET", "/api/flags?queue=welfare").status_code == 403
-    assert _call(client, world, "rita", "GET", f"/api/flags/{world.welfare_flag}").status_code == 403
+    # a prompt she may not know of answers as a missing flag does (and the refusal is logged)
+    assert _call(client, world, "rita", "GET", f"/api/flags/{world.welfare_flag}").status_code == 404
+    assert _last_entry(world).outcome == "denied"
     assert _call(client, world, "wendy", "GET", "/api/flags").status_code == 403  # not the conduct queue
     rita = _call(client, world, "rita", "GET", "/api/flags?status=new&status=in_review&status=decided").json()
     assert all(f["queue"] == "conduct" for f in rita["flags"])
@@ -253,8 +271,9 @@ def test_a_reveal_needs_a_reason_and_an_entitled_role_and_is_logged(client, worl
     entry = _last_entry(world)
     assert (entry.actor, entry.resource, entry.outcome) == ("rita", "identity", "allowed")
     assert entry.reason == "Supervisory conversation to arrange" and world.staff_self not in entry.records
-    for refused in ("ana", "aude", "rosa"):  # analyst, auditor, a reviewer of another unit
-        assert _call(client, world, refused, "POST", path, {"reason": "I would like to know who"}).status_code == 403
+    # analyst, auditor: 403; a reviewer of another unit may not learn the officer exists: 404
+    for refused, status in (("ana", 403), ("aude", 403), ("rosa", 404)):
+        assert _call(client, world, refused, "POST", path, {"reason": "I would like to know who"}).status_code == status
         assert _last_entry(world).outcome == "denied"
 
 

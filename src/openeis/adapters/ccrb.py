@@ -46,6 +46,7 @@ def ingest_ccrb(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    limits=None,
     changed_at: datetime | None = None,
     identities: Identities | None = None,
 ) -> IngestReport:
@@ -55,5 +56,5 @@ def ingest_ccrb(
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="ccrb", extra_notes=summary_notes,
-        before_commit=before_commit, changed_at=changed_at, identities=identities,
+        before_commit=before_commit, limits=limits, changed_at=changed_at, identities=identities,
     )

@@ -69,6 +69,7 @@ def ingest_cpdp(
     quarantine: bool = False,
     progress: Progress | None = None,
     before_commit=None,
+    limits=None,
     changed_at: datetime | None = None,
     identities: Identities | None = None,
 ) -> IngestReport:
@@ -77,5 +78,5 @@ def ingest_cpdp(
     spec = load_mapping(Path(mapping) if mapping else MAPPING)
     return ingest_mapped(
         store, path, pseudonymiser, spec, quarantine, progress, source_format="cpdp", extra_notes=quirk_notes,
-        before_commit=before_commit, changed_at=changed_at, identities=identities,
+        before_commit=before_commit, limits=limits, changed_at=changed_at, identities=identities,
     )

@@ -23,6 +23,7 @@ def ingest_mapped(
     source_format: str = "mapped",
     extra_notes=None,
     before_commit=None,
+    limits=None,
     changed_at: datetime | None = None,
     identities: Identities | None = None,
 ) -> IngestReport:
@@ -42,7 +43,7 @@ def ingest_mapped(
             source_format=source_format,
             progress=progress,
             before_commit=before_commit,
-            changed_at=changed_at,
+            limits=limits, changed_at=changed_at,
             identities=identities,
         )
     except IngestFailed as error:

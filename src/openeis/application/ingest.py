@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from openeis.application.errors import BatchRefused, Invalid
+from openeis.application.errors import BatchRefused, Invalid, Refused
 from openeis.application.session import Session
 from openeis.governance.roles import Action, Resource
 from openeis.ingest import IngestFailed, IngestReport, ingest_canonical
+from openeis.ingest.canonical import describe_error
+from openeis.ingest.validate import ValueLimits
 from openeis.privacy import Pseudonymiser
 
 Progress = Callable[[str, int, int], None]
@@ -43,6 +45,7 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
         session.log(Action.CHANGE, Resource.INGEST, records, "ingest")
 
     pseudonymiser = Pseudonymiser(session.key)
+    limits = ValueLimits(session.config.ingest.earliest_date, session.config.ingest.latest_date)
     from openeis.ingest.identities import sealer_for
 
     # Every format seals its officers' source identifiers (staff numbers; names only from a
@@ -53,11 +56,11 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
             report = ingest_canonical(session.store, directory, pseudonymiser, quarantine=use_quarantine,
                                       progress=progress, before_commit=log_batch,
                                       memory_limit=session.config.ingest.memory_limit, identities=identities,
-                                      reload=reload, changed_at=changed_at)
+                                      limits=limits, reload=reload, changed_at=changed_at)
         else:
             report = ingest_format(session.store, directory, pseudonymiser, format=format, mapping=mapping,
                                    quarantine=use_quarantine, progress=progress, before_commit=log_batch,
-                                   identities=identities, changed_at=changed_at)
+                                   identities=identities, limits=limits, changed_at=changed_at)
         if identities is None:
             report.notes.append("this store has no identity vault yet: staff numbers were not sealed "
                                 "(`openeis init` on the store makes its vault key)")
@@ -66,6 +69,11 @@ def ingest(session: Session, directory: Path, format: str = "canonical", mapping
         raise Invalid(str(error)) from None
     except IngestFailed as failure:
         raise BatchRefused(str(failure), failure.problems, list(getattr(failure, "notes", []))) from None
+    except Refused:
+        raise
+    except Exception as error:  # noqa: BLE001 (an input nobody foresaw is refused too, never a traceback)
+        # The batch writes in one transaction, so whatever failed, nothing of it was kept.
+        raise BatchRefused(f"{directory}: cannot be loaded: {describe_error(error)}; nothing was written") from error
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def parse_date(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{what}: not a date (YYYY-MM-DD): {text!r}") from None
+        raise Invalid(f"{what}: not a date (YYYY-MM-DD): {text[:40]!r}") from None
 
 
 def _features_note(features: Path | None) -> dict:

@@ -6,6 +6,7 @@ caller's scope, and lists are filtered to it."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -227,23 +228,40 @@ def _sorted(items: list[Item], sort: str, descending: bool, rows: dict, review_d
     return ordered
 
 
-def _load_flag(session: Session, flag_id: str) -> dict:
+def _scoped(actor: Actor) -> bool:
+    return actor.role in (Role.REVIEWER, Role.WELFARE, Role.OFFICER)
+
+
+def _load_flag(session: Session, flag_id: str, action: Action, purpose: str,
+               resource_of: Callable[[str], Resource]) -> tuple[dict, Resource]:
+    """The flag and the resource it is (`resource_of` its queue), once the caller may `action`
+    it. A role that may never do so, in either queue, is refused (403) whether or not the flag
+    exists; otherwise a flag the caller may not act on (outside its scope, or in a queue it
+    does not hold) answers exactly as a missing one (404), so that it learns nothing of flags
+    it may not see. Both refusals are in the access log."""
+    if not any(session.may(action, resource_of(q)) for q in QUEUES):
+        session.allow(action, resource_of("conduct"), purpose=purpose)  # logged, raised
     store = session.store
+    missing = f"no flag {flag_id}" + (" in your scope" if _scoped(session.actor) else "")
     rows = store.query(f"SELECT {_FLAG_COLUMNS} FROM flags WHERE flag_id = ?", [flag_id])
     if not rows:
-        raise NotFound(f"no flag {flag_id}")
+        raise NotFound(missing)
     flag = _flag(rows[0])
     flag["unit"] = officer_unit(store, flag["officer"], date.fromisoformat(flag["as_of"]))
+    resource = resource_of(flag["queue"])
+    session.allow(action, resource, purpose=purpose, officer=flag["officer"], officer_unit=flag["unit"],
+                  hidden=missing)
     flag["assigned_to"] = assignments(store).get(flag_id)
-    return flag
+    return flag, resource
 
 
-def _change_resource(flag: dict) -> Resource:
-    return Resource.WELFARE if flag["queue"] == "welfare" else Resource.REVIEWS
+def _change_resource_of(queue: str) -> Resource:
+    """Deciding on a flag (and reading the decisions): reviews, or welfare for a prompt."""
+    return Resource.WELFARE if queue == "welfare" else Resource.REVIEWS
 
 
 def _read_resource(flag: dict) -> Resource:
-    return Resource.WELFARE if flag["queue"] == "welfare" else Resource.REVIEWS
+    return _change_resource_of(flag["queue"])
 
 
 def health_visible(session: Session, officer: str, unit: str | None) -> bool:
@@ -255,17 +273,17 @@ def health_visible(session: Session, officer: str, unit: str | None) -> bool:
 
 
 def get_flag(session: Session, flag_id: str) -> dict:
-    """One flag with its explanation, its reviews (amendments included, newest last), the
-    outcome of its intervention, the records behind it and, once decided, what happened after.
-    A conduct flag needs `read flags`, a welfare prompt `read welfare`."""
-    flag = _load_flag(session, flag_id)
-    resource = flag_resource(flag["queue"])
-    session.allow(Action.READ, resource, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="review a flag")
+    """One flag with its explanation, the records behind it and, for roles that may read
+    the decisions on it, its reviews (amendments included, newest last), the outcome of its
+    intervention and, once decided, what happened after (`reviews`, `amendments`,
+    `intervention_outcomes` and `outcomes` None for the others: an analyst reads flags, not
+    the decisions on them). A conduct flag needs `read flags`, a welfare prompt `read welfare`."""
+    flag, resource = _load_flag(session, flag_id, Action.READ, "review a flag", flag_resource)
     store = session.store
-    flag["reviews"] = reviews(store, flag_id=flag_id)
-    flag["amendments"] = amendments(store, flag_id)
-    flag["intervention_outcomes"] = outcomes(store, flag_id=flag_id)
+    shown = session.may(Action.READ, _read_resource(flag), officer=flag["officer"], officer_unit=flag["unit"])
+    flag["reviews"] = reviews(store, flag_id=flag_id) if shown else None
+    flag["amendments"] = amendments(store, flag_id) if shown else None
+    flag["intervention_outcomes"] = outcomes(store, flag_id=flag_id) if shown else None
     flag["outcomes"] = None
     if flag["reviews"]:
         decided = datetime.fromisoformat(flag["reviews"][0]["decided_at"])
@@ -275,7 +293,9 @@ def get_flag(session: Session, flag_id: str) -> dict:
     flag["evidence_records"] = officer_records.records_by_id(
         store, flag["officer"], flag["explanation"].get("evidence", []), visible)
     flag["factor_records"] = _factor_records(session, flag, visible)
-    session.log(Action.READ, resource, {"flag": flag_id, "officer": flag["officer"]}, "review a flag")
+    session.log(Action.READ, resource, {"flag": flag_id, "officer": flag["officer"],
+                                        "reviews": len(flag["reviews"]) if shown else "not shown"},
+                "review a flag")
     return flag
 
 
@@ -320,10 +340,7 @@ def assignable_users(session: Session, unit: str | None, queue: str = "conduct")
 
 def assign_flag(session: Session, flag_id: str, to: str, version: int) -> dict:
     """Give the flag to a reviewer covering the officer's unit (or an administrator)."""
-    flag = _load_flag(session, flag_id)
-    resource = _change_resource(flag)
-    session.allow(Action.CHANGE, resource, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="assign a flag")
+    flag, resource = _load_flag(session, flag_id, Action.CHANGE, "assign a flag", _change_resource_of)
     if to not in assignable_users(session, flag["unit"], flag["queue"]):
         raise Invalid(f"{to} cannot take this flag: not an enabled reviewer covering unit "
                       f"{flag['unit']} nor an administrator")
@@ -337,10 +354,7 @@ def assign_flag(session: Session, flag_id: str, to: str, version: int) -> dict:
 def review_flag(session: Session, flag_id: str, review: ReviewInput, version: int) -> dict:
     """Record the decision: the review and its access-log entry commit together or not at all.
     A refused review raises review.workflow.ReviewError, a stale version Conflict."""
-    flag = _load_flag(session, flag_id)
-    resource = _change_resource(flag)
-    session.allow(Action.CHANGE, resource, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="record a review decision")
+    flag, resource = _load_flag(session, flag_id, Action.CHANGE, "record a review decision", _change_resource_of)
     with session.transaction():
         result = record_review(session.store, flag_id, session.actor.name, review, version)
         session.log(Action.CHANGE, resource,
@@ -352,10 +366,7 @@ def review_flag(session: Session, flag_id: str, review: ReviewInput, version: in
 def amend_review(session: Session, flag_id: str, review: ReviewInput, reason: str, version: int) -> dict:
     """Amend the decision on a decided flag: a new review row, linked to the one it replaces
     with who amended it and why; the earlier decision stays in the history."""
-    flag = _load_flag(session, flag_id)
-    resource = _change_resource(flag)
-    session.allow(Action.CHANGE, resource, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="amend a review decision")
+    flag, resource = _load_flag(session, flag_id, Action.CHANGE, "amend a review decision", _change_resource_of)
     with session.transaction():
         result = amend_decision(session.store, flag_id, session.actor.name, review, reason, version)
         session.log(Action.CHANGE, resource,
@@ -366,10 +377,7 @@ def amend_review(session: Session, flag_id: str, review: ReviewInput, reason: st
 
 def record_intervention_outcome(session: Session, flag_id: str, outcome: str, note: str) -> dict:
     """What came of the intervention decided on the flag: closes its follow-up."""
-    flag = _load_flag(session, flag_id)
-    resource = _change_resource(flag)
-    session.allow(Action.CHANGE, resource, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="record an intervention outcome")
+    flag, resource = _load_flag(session, flag_id, Action.CHANGE, "record an intervention outcome", _change_resource_of)
     with session.transaction():
         result = record_outcome(session.store, flag_id, session.actor.name, outcome, note)
         session.log(Action.CHANGE, resource,
@@ -379,10 +387,7 @@ def record_intervention_outcome(session: Session, flag_id: str, outcome: str, no
 
 
 def flag_reviews(session: Session, flag_id: str) -> list[dict]:
-    flag = _load_flag(session, flag_id)
-    resource = _read_resource(flag)
-    session.allow(Action.READ, resource, officer=flag["officer"], officer_unit=flag["unit"],
-                  purpose="read reviews")
+    flag, resource = _load_flag(session, flag_id, Action.READ, "read reviews", _change_resource_of)
     found = reviews(session.store, flag_id=flag_id)
     session.log(Action.READ, resource, {"flag": flag_id, "officer": flag["officer"]}, "read reviews")
     return found
@@ -448,10 +453,13 @@ def officer_records_page(session: Session, officer: str, kinds: list[str] | None
                          per_page: int = 50) -> dict:
     """One page of an officer's records, filtered by kind and dates, newest first."""
     store = session.store
+    session.allow(Action.READ, Resource.SOURCE_RECORDS, purpose="officer records")
+    missing = f"no officer {officer}" + (" in your scope" if _scoped(session.actor) else "")
     if not officer_records.officer_exists(store, officer):
-        raise NotFound(f"no officer {officer}")
+        raise NotFound(missing)
     unit = _profile_unit(store, officer)
-    session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit, purpose="officer records")
+    session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit, purpose="officer records",
+                  hidden=missing)
     unknown = [k for k in kinds or [] if k not in officer_records.RECORD_TABLES]
     if unknown:
         raise Invalid(f"unknown kind of record: {', '.join(unknown)} (one of {', '.join(officer_records.RECORD_TABLES)})")
@@ -473,20 +481,25 @@ def _profile_unit(store, officer: str) -> str | None:
 
 
 def officer_profile(session: Session, officer: str) -> dict:
-    """Timeline, score history, flags with their factors, reviews and outcomes of one officer.
+    """Timeline, score history, flags with their factors, reviews and outcomes of one officer
+    (reviews and their outcomes only for roles that may read reviews; None for the others).
     A reviewer's scope is checked against the unit on the officer's latest flag (the reason
-    they are looking), else against today's posting. Flags are those of the queues the caller
-    may read; scores are the live models' (shadow scores are labelled, for administrators and
-    analysts only); health details only for those entitled to them."""
+    they are looking), else against today's posting; an officer outside the caller's scope
+    answers as an unknown one does. Flags are those of the queues the caller may read; scores
+    are the live models' (shadow scores are labelled, for administrators and analysts only);
+    health details only for those entitled to them."""
+    purpose = "officer profile"
+    session.allow(Action.READ, Resource.SOURCE_RECORDS, purpose=purpose)
     store = session.store
+    missing = f"no officer {officer}" + (" in your scope" if _scoped(session.actor) else "")
     if not officer_records.officer_exists(store, officer):
-        raise NotFound(f"no officer {officer}")
+        raise NotFound(missing)
     flags = [_flag(r) for r in store.query(
         f"SELECT {_FLAG_COLUMNS} FROM flags WHERE officer = ? ORDER BY as_of DESC, source", [officer])]
     on = date.fromisoformat(flags[0]["as_of"]) if flags else _now().date()
     unit = officer_unit(store, officer, on)
-    session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit,
-                  purpose="officer profile")
+    session.allow(Action.READ, Resource.SOURCE_RECORDS, officer=officer, officer_unit=unit, purpose=purpose,
+                  hidden=missing)
     flags = [f for f in flags if session.may(Action.READ, flag_resource(f["queue"]), officer, unit)]
     visible = health_visible(session, officer, unit)
     statuses = model_statuses(store)
@@ -499,21 +512,27 @@ def officer_profile(session: Session, officer: str) -> dict:
         point["shadow"] = point["model_status"] != "live" and point["model_id"] not in published
         if shadow_ok or not point["shadow"]:
             history.append(point)
+    # Decisions only where the caller may read the decisions on that flag (an analyst: none).
+    readable = {f["flag_id"] for f in flags
+                if session.may(Action.READ, _read_resource(f), officer=officer, officer_unit=unit)}
+    shown = bool(readable) or any(session.may(Action.READ, r, officer=officer, officer_unit=unit)
+                                  for r in (Resource.REVIEWS, Resource.WELFARE))
     profile: dict[str, Any] = {
         "officer": officer, "unit": unit, "unit_on": on.isoformat(),
         "monthly": officer_records.monthly_counts(store, officer, visible),
         "score_history": history,
         "flags": flags,
-        "reviews": [r for r in reviews(store, officer=officer) if r["flag_id"] in {f["flag_id"] for f in flags}],
+        "reviews": [r for r in reviews(store, officer=officer) if r["flag_id"] in readable] if shown else None,
         "health_visible": visible,
         "may_reveal": session.may(Action.READ, Resource.IDENTITY, officer, unit),
     }
     profile["records"], profile["records_total"] = officer_records.records(store, officer, None, None, None, 20, 0,
                                                                            visible)
     profile["timeline"] = profile["records"]  # the newest records (the records page has them all)
-    for review in profile["reviews"]:
+    for review in profile["reviews"] or []:
         review["outcomes"] = officer_records.outcomes_after(
             store, officer, datetime.fromisoformat(review["decided_at"]), _now())
     session.log(Action.READ, Resource.SOURCE_RECORDS,
-                {"officer": officer, "records": profile["records_total"]}, "officer profile")
+                {"officer": officer, "records": profile["records_total"],
+                 "reviews": len(profile["reviews"]) if shown else "not shown"}, purpose)
     return profile

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from openeis.config.audit import METRICS
+from openeis.csv_safety import safe_cell
+from openeis.privacy import write_private
 from openeis.audit.gate import gate_decision
 from openeis.audit.metrics import INSUFFICIENT, OUTSIDE, REFERENCE, WITHIN
 
@@ -124,7 +126,14 @@ def write_rows_csv(rows: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     out = rows.copy()
     out["as_of"] = pd.to_datetime(out["as_of"]).dt.strftime("%Y-%m-%d")
-    out.to_csv(path, index=False, float_format="%.17g", lineterminator="\n")
+    # Text cells (group labels come from the force's data) can never be read as formulas by
+    # the spreadsheet an auditor opens them in; numbers stay numbers.
+    for name in out.columns:
+        if pd.api.types.is_object_dtype(out[name]) or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(safe_cell, na_action="ignore")
+    out.columns = [str(safe_cell(name)) for name in out.columns]
+    with write_private(path) as handle:
+        out.to_csv(handle, index=False, float_format="%.17g", lineterminator="\n")
     return path
 
 

@@ -19,6 +19,8 @@ app = typer.Typer(
     "never a verdict.",
     no_args_is_help=True,
     add_completion=False,
+    # A traceback must never print local variables: they hold the key and personal data.
+    pretty_exceptions_show_locals=False,
 )
 for group in (setup, ingest, data, models, detect, review, governance, web):
     group.register(app)

@@ -23,8 +23,11 @@ from openeis.application.session import Session, load_settings, open_session
 from openeis.config import OpenEISConfig
 from openeis.governance.roles import Actor, Role
 
-console = Console()
-errors = Console(stderr=True)
+# Markup and emoji codes off everywhere: file names, column names and values come from the
+# data, and "[/bold]" in a header must print as itself, not crash the report of a committed
+# batch (issue 21). Styles are given as Text objects where wanted.
+console = Console(markup=False, emoji=False)
+errors = Console(stderr=True, markup=False, emoji=False)
 
 StoreOption = Annotated[
     str,
@@ -109,7 +112,7 @@ def session(store: str, key_file: Path | None, config: str | None | OpenEISConfi
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
     bar = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),

@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
     log_app = typer.Typer(help="The tamper-evident access log.", no_args_is_help=True)
     command(log_app, "verify")(log_verify)
     command(log_app, "head")(log_head)
+    command(log_app, "reanchor")(log_reanchor)
     command(log_app, "show")(log_show)
     app.add_typer(log_app, name="log")
 
@@ -90,17 +91,32 @@ def log_verify(
     key_file: KeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Check every link of the access log and its signed head; name the first broken entry."""
+    """Check every link of the access log, its signed head and its anchor outside the store;
+    name the first broken entry. Exit code 0 only when all of it checks out (without the key
+    file the signatures cannot be checked: "NOT VERIFIED", exit code 1)."""
     loaded = settings(config)
     with session(store, key_file, loaded, key_optional=True) as caller:
         result, _ = actions.verify_log(caller)
         checked_without_key = caller.key is None
     if checked_without_key:
-        console.print(f"note: key file {key_path(store, key_file, loaded)} not found: the chain is checked, "
-                      "the head's signature is not")
-    if not result.ok:
+        console.print(f"note: key file {key_path(store, key_file, loaded)} not found", markup=False)
+    if not result.verified:
         raise Refused(str(result))
-    console.print(str(result))
+    console.print(str(result), markup=False)
+
+
+def log_reanchor(
+    reason: Annotated[str, typer.Option("--reason", help="Why: e.g. which backup was restored, when and by whose decision.")],
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Accept the access log as it is now after a restore you know of: move its anchor to the
+    current head. The old anchor, the new one and the reason go into the log."""
+    with session(store, key_file, config) as caller:
+        replaced, seq = actions.reanchor(caller, reason)
+    before = f"entry {replaced.seq}" if replaced else "no anchor"
+    console.print(f"access log re-anchored at entry {seq} (was: {before})", markup=False)
 
 
 def log_head(

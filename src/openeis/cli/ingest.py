@@ -12,11 +12,12 @@ import typer
 from rich.table import Table as RichTable
 
 from openeis.application import ingest as actions
-from openeis.application.errors import BatchRefused
+from openeis.application.errors import BatchRefused, Refused
 from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, command, console,
                                 errors, progress_bar, refuse, session, settings)
 from openeis.config import OpenEISConfig
 from openeis.ingest import Problem
+from openeis.ingest.problems import printable
 
 
 def register(app: typer.Typer) -> None:
@@ -65,27 +66,34 @@ def ingest(
                                         changed_at=changed_at)
         except BatchRefused as failure:
             for note in failure.notes:
-                print(note, file=sys.stderr)
+                print(printable(note), file=sys.stderr)
             _write_problems(errors_json, failure.problems, [])
             shown = failure.problems[: loaded.ingest.max_errors_shown]
             for problem in shown:
                 print(problem, file=sys.stderr)
             if len(failure.problems) > len(shown):
                 errors.print(f"... and {len(failure.problems) - len(shown)} more (all of them: --errors-json FILE)")
-            refuse(str(failure))
-    _write_problems(errors_json, report.errors, report.warnings)
-    _print_ingest_report(report, loaded)
+            refuse(printable(str(failure)))
+    # Committed: exit code 0 says so only once the report is out too.
+    try:
+        _write_problems(errors_json, report.errors, report.warnings)
+        _print_ingest_report(report, loaded)
+    except (Refused, OSError, ValueError) as error:
+        refuse(f"batch {report.batch_id} was written, but its report was not: {error}")
 
 
 def _write_problems(path: Path | None, problems: list, warnings: list) -> None:
     if path is None:
         return
-    path.write_text(
-        json.dumps(
-            {"errors": [p.as_dict() for p in problems], "warnings": [p.as_dict() for p in warnings]},
-            indent=1,
+    try:
+        path.write_text(
+            json.dumps(
+                {"errors": [p.as_dict() for p in problems], "warnings": [p.as_dict() for p in warnings]},
+                indent=1,
+            )
         )
-    )
+    except OSError as error:
+        raise Refused(f"cannot write --errors-json {path}: {error.strerror or error}") from None
 
 
 def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
@@ -93,7 +101,8 @@ def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
     for heading in ("file", "read", "inserted", "updated", "unchanged", "quarantined", "warnings"):
         table.add_column(heading, justify="left" if heading == "file" else "right")
     for t in report.tables:
-        table.add_row(t.file, *(str(v) for v in (t.rows_read, t.inserted, t.updated, t.unchanged, t.quarantined, t.warnings)))
+        table.add_row(printable(t.file), *(str(v) for v in (t.rows_read, t.inserted, t.updated, t.unchanged,
+                                                            t.quarantined, t.warnings)))
     console.print(table)
     corrected = report.total("corrected")
     if corrected:
@@ -104,17 +113,18 @@ def _print_ingest_report(report, loaded: OpenEISConfig) -> None:
         print(f"warning: {problem}")
     if len(report.warnings) > shown:
         console.print(f"... and {len(report.warnings) - shown} more warnings")
+    # Names from the input (files, columns) are printed as text, never read as markup.
     for file_name, columns in report.discarded_columns.items():
-        console.print(f"{file_name}: not stored (data minimisation): {', '.join(columns)}")
+        console.print(printable(f"{file_name}: not stored (data minimisation): {', '.join(columns)}"))
     for file_name, columns in report.unknown_columns.items():
-        console.print(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}")
+        console.print(printable(f"{file_name}: columns not in the data model, not stored: {', '.join(columns)}"))
     for note in report.notes:
-        console.print(note, markup=False, highlight=False)
+        console.print(printable(note), markup=False, highlight=False)
     if report.skipped_files:
-        console.print(f"files skipped (already loaded, nothing loaded into their tables since; --reload reads "
-                      f"them again): {', '.join(report.skipped_files)}", markup=False, highlight=False)
+        console.print(printable(f"files skipped (already loaded, nothing loaded into their tables since; --reload "
+                                f"reads them again): {', '.join(report.skipped_files)}"), markup=False, highlight=False)
     if report.ignored_files:
-        console.print(f"files ignored (not named after a table): {', '.join(report.ignored_files)}")
+        console.print(printable(f"files ignored (not named after a table): {', '.join(report.ignored_files)}"))
     if report.errors:
         console.print(f"{len(report.errors)} problem(s) quarantined: see `openeis quarantine list`")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.text import Text
 from rich.table import Table as RichTable
 
 from openeis.application import models as actions
@@ -227,8 +228,8 @@ def _print_flags(run) -> None:
                   f"{len(run.flags) - len(model_flags)} rule flags. A flag is a prompt for review, "
                   "never a verdict.")
     for f in model_flags[:10]:
-        console.print(f"\n[bold]#{f.rank}[/bold] officer {f.officer[:12]}… score {f.score:.1%} "
-                      f"(percentile {f.percentile:.1f})", highlight=False)
+        console.print(Text.assemble("\n", (f"#{f.rank}", "bold"), f" officer {f.officer[:12]}… score "
+                                    f"{f.score:.1%} (percentile {f.percentile:.1f})"), highlight=False)
         for sentence in f.explanation["sentences"]:
             console.print(f"  - {sentence}", highlight=False, markup=False)
     if len(model_flags) > 10:

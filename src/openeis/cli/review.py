@@ -102,4 +102,5 @@ def reveal(
         print(json.dumps({"officer": found.officer, "staff_number": found.staff_number, "name": found.name}))
         return
     console.print(f"officer {found.officer}: staff number {found.staff_number}"
-                  + (f", {found.name}" if found.name else "") + " (this reveal is in the access log)", highlight=False)
+                  + (f", {found.name}" if found.name else "") + " (this reveal is in the access log)", highlight=False,
+                  markup=False)

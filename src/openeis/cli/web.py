@@ -10,7 +10,7 @@ from rich.table import Table as RichTable
 
 from openeis.application import governance as actions
 from openeis.application.errors import Invalid
-from openeis.application.session import opened_store, read_key, vault_key_path
+from openeis.application.session import prepare_store, vault_key_path
 from openeis.cli.common import (DEFAULT_STORE, ConfigOption, KeyFileOption, StoreOption, VaultKeyFileOption,
                                 command, console, session, settings)
 from openeis.governance.roles import Role
@@ -131,10 +131,8 @@ def serve(
     from openeis.web.app import create_app
 
     loaded = settings(config)
-    key = read_key(store, key_file, loaded)
-    with opened_store(store):  # migrate now, not on the first request
-        pass
-    console.print(f"OpenEIS on http://{host}:{port}/ (store {store}); Ctrl-C stops it")
+    key, anchor = prepare_store(store, key_file, loaded)  # the key checked, the store migrated
+    console.print(f"OpenEIS on http://{host}:{port}/ (store {store}); Ctrl-C stops it", markup=False)
     vault = vault_key_path(store, vault_key_file, loaded)  # read only when someone reveals
-    uvicorn.run(create_app(store, key, loaded, secure_cookies, vault), host=host, port=port,
+    uvicorn.run(create_app(store, key, loaded, secure_cookies, vault, anchor=anchor), host=host, port=port,
                 log_level="warning", access_log=False)

@@ -18,8 +18,10 @@ from openeis.config.settings import (
     IngestConfig,
     OpenEISConfig,
     PrivacyConfig,
+    SignInConfig,
     config_markdown,
     load_config,
 )
 
-__all__ = ["ConfigFileError", "IngestConfig", "OpenEISConfig", "PrivacyConfig", "config_markdown", "load_config"]
+__all__ = ["ConfigFileError", "IngestConfig", "OpenEISConfig", "PrivacyConfig", "SignInConfig", "config_markdown",
+           "load_config"]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from openeis.config.audit import AuditConfig
 from openeis.config.detectors import DetectorsConfig
@@ -52,6 +53,23 @@ class IngestConfig(Section):
         "workspace of a server store): a batch's staged rows wait for the all-or-nothing write, and "
         "beyond the limit DuckDB spills them, pseudonymised, to its temporary directory (a 35k-officer force: peak 4.0 GiB at 2GB, 5.1 GiB unlimited, 3.2 GiB at 1GB; docs/benchmarks.md).",
     )
+    earliest_date: date = Field(
+        date(1900, 1, 1),
+        description="The earliest date a record may carry (any date or time column, and "
+        "birth_year): earlier ones are refused as implausible (typing errors such as 0215 for "
+        "2015, or a placeholder date). Records of a force's history before it need it lowered.",
+    )
+    latest_date: date = Field(
+        date(2100, 12, 31),
+        description="The latest date a record may carry: later ones are refused as implausible "
+        "(e.g. 9999-12-31 as 'no end'; leave an end empty instead).",
+    )
+
+    @model_validator(mode="after")
+    def _span(self) -> IngestConfig:
+        if self.latest_date <= self.earliest_date:
+            raise ValueError("latest_date must be after earliest_date")
+        return self
 
 
 class PrivacyConfig(Section):
@@ -59,6 +77,14 @@ class PrivacyConfig(Section):
         None,
         description="Pseudonymisation key file. Default: beside the store file, with the "
         "suffix .key (openeis.duckdb -> openeis.key). The --key-file flag overrides it.",
+    )
+    log_anchor_file: str | None = Field(
+        None,
+        description="Where the access log's anchor is kept: the newest entry of each store's "
+        "log, signed with its key, outside the store, so that `openeis log verify` detects a "
+        "wiped or rolled-back log (docs/governance.md). Default: beside the key file, with the "
+        "suffix .anchor (openeis.key -> openeis.anchor). Every process that writes to the store "
+        "should use the same file (one host: web workers and commands alike).",
     )
     vault_key_file: str | None = Field(
         None,
@@ -71,6 +97,33 @@ class PrivacyConfig(Section):
         False,
         description="Also keep the officer's name (the officers file's name columns) in the identity "
         "vault, encrypted, for `openeis reveal`. Default: the staff number only.",
+    )
+
+
+class SignInConfig(Section):
+    """Throttling of the web application's sign-in form against password guessing."""
+
+    max_failures_per_account: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins under one name within `window_minutes` after which that name "
+        "is locked (even the right password is refused) until the oldest of them is older than "
+        "the window. Counted for names no account has too, so a lockout tells nobody whether a "
+        "name exists.",
+    )
+    max_failures_per_address: int = Field(
+        20,
+        ge=1,
+        description="Failed sign-ins from one client address within `window_minutes` after which "
+        "every sign-in from it is refused (password spraying across many names).",
+    )
+    window_minutes: int = Field(15, ge=1, le=24 * 60, description="The window failures are counted in.")
+    address_header: str | None = Field(
+        None,
+        description="Behind a reverse proxy: the request header holding the client's address "
+        "(e.g. X-Forwarded-For; its first address is used). Only set it when the proxy "
+        "overwrites that header, or anyone could pick their own address. Default: the "
+        "connection's address.",
     )
 
 
@@ -94,6 +147,7 @@ class OpenEISConfig(Section):
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
     splits: SplitsConfig = Field(default_factory=SplitsConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    sign_in: SignInConfig = Field(default_factory=SignInConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     flags: FlagsConfig = Field(default_factory=FlagsConfig)

@@ -90,3 +90,45 @@ def token_user(store: Store, token: str | None) -> User | None:
         return None
     user = get_user(store, rows[0][0])
     return None if user is None or user.disabled else user
+
+
+# -- throttling password guessing -----------------------------------------------------------
+
+ATTEMPTS_KEPT_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Whether sign-ins under a name, or from an address, are refused for now, and until when."""
+
+    locked: bool
+    by: str | None = None  # "name" or "address"
+    failures: int = 0
+    until: datetime | None = None
+
+
+def throttle(store: Store, name: str, address: str, max_per_name: int, max_per_address: int,
+             window: timedelta, now: datetime | None = None) -> Throttle:
+    """Failed sign-ins in the window: under `name` since its last success, and from `address`.
+    At `max_per_name` (or `max_per_address`) failures they lock until the oldest failure
+    that counts towards the limit leaves the window."""
+    now = now or _now()
+    start = now - window
+    last_success = store.scalar("SELECT max(attempted_at) FROM sign_in_attempts WHERE user_name = ? "
+                                "AND outcome = 'succeeded'", [name])
+    since = max(start, last_success) if last_success else start
+    for by, column, value, limit, after in (("name", "user_name", name, max_per_name, since),
+                                            ("address", "address", address, max_per_address, start)):
+        times = [row[0] for row in store.query(
+            f"SELECT attempted_at FROM sign_in_attempts WHERE {column} = ? AND outcome = 'failed' "
+            "AND attempted_at > ? ORDER BY attempted_at DESC", [value, after])]
+        if len(times) >= limit:
+            return Throttle(True, by, len(times), times[limit - 1] + window)
+    return Throttle(False)
+
+
+def record_attempt(store: Store, name: str, address: str, outcome: str, now: datetime | None = None) -> None:
+    now = now or _now()
+    store.execute("DELETE FROM sign_in_attempts WHERE attempted_at < ?", [now - timedelta(hours=ATTEMPTS_KEPT_HOURS)])
+    store.execute("INSERT INTO sign_in_attempts (attempted_at, user_name, address, outcome) VALUES (?, ?, ?, ?)",
+                  [now, name, address, outcome])

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from openeis.privacy import private_directory, write_private_text
 from openeis.schema import TABLES
 from openeis.store import Store
 
@@ -148,7 +149,8 @@ def _plain(value):
 
 
 def write_export(export: SubjectAccessExport, directory: Path, generated_for: str) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """subject-access.json and .html, readable by their owner only (0600, in a 0700 folder)."""
+    private_directory(directory)
     document = {
         "officer_pseudonym": export.officer,
         "generated_at": datetime.now().isoformat(timespec="seconds"),
@@ -163,9 +165,9 @@ def write_export(export: SubjectAccessExport, directory: Path, generated_for: st
                      for name, rows in export.sections.items()},
     }
     json_path = directory / "subject-access.json"
-    json_path.write_text(json.dumps(document, indent=1, default=str))
+    write_private_text(json_path, json.dumps(document, indent=1, default=str))
     html_path = directory / "subject-access.html"
-    html_path.write_text(_html(document))
+    write_private_text(html_path, _html(document))
     return json_path, html_path
 
 

@@ -109,17 +109,24 @@ def set_password(store: Store, name: str, password: str) -> None:
 
 def check_password(store: Store, name: str, password: str) -> User | None:
     """The user if the name and password match an enabled account, else None."""
+    return check_sign_in(store, name, password)[0]
+
+
+def check_sign_in(store: Store, name: str, password: str) -> tuple[User | None, str]:
+    """(the user, "") if the name and password match an enabled account; else (None, why):
+    "no such account", "wrong password" or "account disabled", for the access log only (the
+    person signing in is told none of them apart)."""
     rows = store.query(f"SELECT {_COLUMNS}, password_hash FROM users WHERE name = ?", [name])
     stored = rows[0][5] if rows else _DUMMY_HASH
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
-        return None
+        return None, "wrong password" if rows else "no such account"
     if not rows:
-        return None
+        return None, "no such account"
     user = _user(rows[0])
     if user.disabled:
-        return None
+        return None, "account disabled"
     if _hasher.check_needs_rehash(stored):  # parameters raised since: upgrade on sign-in
         store.execute("UPDATE users SET password_hash = ? WHERE name = ?", [_hasher.hash(password), name])
-    return user
+    return user, ""

@@ -32,15 +32,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
 from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover
-from openeis.ingest.validate import foreign_key_check, quote, typed_value_sql, value_checks
+from openeis.ingest.validate import (ValueLimits, foreign_key_check, parsed, parsed_timestamp_sql, quote,
+                                    typed_value_sql, value_checks)
 from openeis.ingest.versions import correction_sql, keep_earlier_versions
 from openeis.privacy import Pseudonymiser
-from openeis.schema import TABLES_BY_NAME, Privacy, Table, ingest_order
+from openeis.schema import TABLES_BY_NAME, ColumnType, Privacy, Table, ingest_order
 from openeis.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -105,18 +108,19 @@ def ingest_canonical(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    limits: ValueLimits | None = None,
     changed_at: datetime | None = None,
     identities: Identities | None = None,
     reload: bool = False,
 ) -> IngestReport:
     sources, ignored = discover(directory)
     hashes = {source.table.name: file_hash(source.path) for source in sources}
-    loaded = set() if reload else already_loaded(store, hashes)
+    loaded = set() if reload else already_loaded(store, hashes, {source.table.name: source.name for source in sources})
     report = ingest_tables(
         store, [CanonicalFile(source) for source in sources if source.table.name not in loaded], pseudonymiser,
         quarantine=quarantine, source=str(directory), source_format="canonical", progress=progress,
-        before_commit=before_commit, memory_limit=memory_limit, changed_at=changed_at, identities=identities,
-        hashes=hashes,
+        before_commit=before_commit, memory_limit=memory_limit, limits=limits, changed_at=changed_at,
+        identities=identities, hashes=hashes,
     )
     report.ignored_files = ignored
     report.skipped_files = [source.name for source in sources if source.table.name in loaded]
@@ -124,26 +128,31 @@ def ingest_canonical(
 
 
 def file_hash(path: Path) -> tuple[str, int]:
-    """SHA-256 of a file's bytes, and its size."""
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-    return digest.hexdigest(), path.stat().st_size
+    """SHA-256 of a file's bytes, and its size; a file that cannot be read is refused by name."""
+    try:
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256")
+        return digest.hexdigest(), path.stat().st_size
+    except OSError as error:
+        raise IngestFailed(f"{path.name}: cannot be read: {describe_error(error)}; nothing was written") from None
 
 
-def already_loaded(store: Store, hashes: dict[str, tuple[str, int]]) -> set[str]:
+def already_loaded(store: Store, hashes: dict[str, tuple[str, int]], names: dict[str, str] | None = None) -> set[str]:
     """Tables whose file here is one the store loaded whole (no row refused), with nothing loaded
     into the table since (by its own or another file, in any format): reading it again could
     change nothing. A file loaded before a later one changed its table is read again, since it
     may put back values the later one replaced; a file with refused rows is read again, so that
-    its problems are reported (and refused again in atomic mode)."""
+    its problems are reported (and refused again in atomic mode). `names`: table -> the file's
+    name here; the bytes must have been loaded as the same format (.csv, .csv.gz, .parquet),
+    since the name says how they are read (plain CSV bytes named .csv.gz are not that file)."""
     if not store.table_exists("ingest_files"):
         return set()
     skip = set()
     for table, (sha, size) in hashes.items():
-        last_same = store.scalar(
-            "SELECT max(loaded_at) FROM ingest_files WHERE table_name = ? AND sha256 = ? AND size_bytes = ? "
-            "AND quarantined_rows = 0",
-            [table, sha, size])
+        fmt = _format_of((names or {}).get(table))
+        last_same = max((loaded_at for name, loaded_at in store.query(
+            "SELECT file_name, loaded_at FROM ingest_files WHERE table_name = ? AND sha256 = ? AND size_bytes = ? "
+            "AND quarantined_rows = 0", [table, sha, size]) if fmt is None or _format_of(name) == fmt), default=None)
         if last_same is None:
             continue
         changed_since = store.scalar(
@@ -152,6 +161,10 @@ def already_loaded(store: Store, hashes: dict[str, tuple[str, int]]) -> set[str]
         if not changed_since:
             skip.add(table)
     return skip
+
+
+def _format_of(file_name: str | None) -> str | None:
+    return file_name.split(".", 1)[1].lower() if file_name and "." in file_name else None
 
 
 def ingest_tables(
@@ -164,6 +177,7 @@ def ingest_tables(
     progress: Progress | None = None,
     before_commit: Callable[[IngestReport], None] | None = None,
     memory_limit: str | None = None,
+    limits: ValueLimits | None = None,
     changed_at: datetime | None = None,
     identities: Identities | None = None,
     hashes: dict[str, tuple[str, int]] | None = None,
@@ -177,12 +191,37 @@ def ingest_tables(
     the change and its record commit together or not at all). `identities` (ingest.identities)
     seals the officers file's staff numbers into the identity vault in the same transaction.
     `changed_at`: when the force made the changes in these inputs (an extract's date), from
-    which corrections take effect; default: the batch's own time. Not in the future."""
+    which corrections take effect; default: the batch's own time. Not in the future.
+
+    Whatever goes wrong, the batch is refused as a whole with IngestFailed naming the file
+    (and, for a bad value, its line and column): an error nobody foresaw too, since the
+    write is one transaction and nothing is half-written."""
     check_key(store, pseudonymiser)
     check_changed_at(changed_at)
-    with store.workspace() as work, _memory_limited(work, memory_limit):
-        return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress, before_commit,
-                       changed_at, identities, hashes or {})
+    where = _Where(source or "the input")
+    try:
+        with store.workspace() as work, _memory_limited(work, memory_limit):
+            return _ingest(store, work, inputs, pseudonymiser, quarantine, source, source_format, progress,
+                           before_commit, limits or ValueLimits(), where, changed_at, identities, hashes or {})
+    except IngestFailed:
+        raise
+    except Exception as error:  # noqa: BLE001 (every input is refused clearly, never a traceback)
+        raise IngestFailed(f"{where.file}: cannot be loaded: {describe_error(error)}; nothing was written") from error
+
+
+@dataclass
+class _Where:
+    """The file a batch is at, for an error nobody foresaw."""
+
+    file: str
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for a person: the error's first line, without the engine's stack."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    kind = type(error).__name__
+    shown = f"{kind}: {text}" if text else kind
+    return shown if len(shown) <= 300 else shown[:297] + "..."
 
 
 def check_changed_at(changed_at: datetime | None) -> None:
@@ -205,6 +244,8 @@ def _ingest(
     source_format: str,
     progress: Progress | None,
     before_commit: Callable[[IngestReport], None] | None,
+    limits: ValueLimits,
+    where: _Where,
     changed_at: datetime | None = None,
     identities: Identities | None = None,
     hashes: dict[str, tuple[str, int]] | None = None,
@@ -226,9 +267,10 @@ def _ingest(
             if progress:
                 progress(f"reading and validating {table.name}", number, len(ordered))
             item = by_table.pop(table.name)
+            where.file = item.source.name
             pseudonymised = f"pseudonymised_{table.name}"
             temporary.append(pseudonymised)  # dropped below, or at the end if a check fails
-            rows_read = _pseudonymise_input(work, table, item, pseudonymised, pseudonymiser)
+            rows_read, unreadable = _pseudonymise_input(work, table, item, pseudonymised, pseudonymiser)
             table_report = TableReport(table.name, item.source.name, rows_read=rows_read)
             if hashes and table.name in hashes:
                 table_report.sha256, table_report.size_bytes = hashes[table.name]
@@ -237,7 +279,7 @@ def _ingest(
                 report.unknown_columns[item.source.name] = item.unknown_columns
             if item.discarded_columns:
                 report.discarded_columns[item.source.name] = item.discarded_columns
-            found = _run_checks(work, table, pseudonymised, item.source.name, staged, stored_keys)
+            found = unreadable + _run_checks(work, table, pseudonymised, item.source.name, staged, stored_keys, limits)
             errors = [p for p in found if p.severity == "error"]
             warnings = [p for p in found if p.severity == "warning"]
             table_report.warnings = len(warnings)
@@ -264,6 +306,7 @@ def _ingest(
             )
         if progress:
             progress("writing", len(ordered), len(ordered))
+        where.file = f"{source or 'the batch'} (writing to the store)"
         if work is not store:
             for _, stage, _ in staged:  # valid, pseudonymised rows only
                 sent.append(stage)
@@ -271,6 +314,7 @@ def _ingest(
         with store.transaction():
             store.lock("ingest")  # one batch writes at a time: matching on keys needs it
             for table, stage, table_report in staged:
+                where.file = f"{table_report.file} (writing to the store)"
                 _upsert(store, table, stage, batch_id, table_report, changed_at or started_at)
             _write_quarantine(store, batch_id, quarantine_rows)
             _write_batch(store, report, source_format, started_at)
@@ -328,18 +372,52 @@ class StoredKeys:
 
 def _pseudonymise_input(
     work: Store, table: Table, item: ReadResult | CanonicalFile, target: str, pseudonymiser: Pseudonymiser
-) -> int:
-    """Pseudonymise an input batch by batch into one temporary table; the rows read."""
+) -> tuple[int, list[Problem]]:
+    """Pseudonymise an input batch by batch into one temporary table; the rows read, and the
+    values holding control characters (seen before any value is pseudonymised)."""
     while True:
         rows = 0
+        controls: list[Problem] = []
         try:
             for number, batch in enumerate(item.batches()):
+                controls += control_characters(batch, item.source.name)
                 with work.registered("input_rows", batch):
                     _pseudonymise(work, table, "input_rows", target, pseudonymiser, append=number > 0)
                 rows += batch.num_rows
-            return rows
+            return rows, controls
         except ReadAgain:  # the file turned out to need the slow reader: start it again
             work.execute(f"DROP TABLE IF EXISTS {target}")
+
+
+_CONTROL = "[\\x00-\\x1f\\x7f-\\x9f]"  # C0 and C1 control characters, DEL
+
+
+def control_characters(batch: pa.Table, file_name: str) -> list[Problem]:
+    """A NUL byte, a line break, an escape sequence... in a canonical value: none belongs in an
+    identifier, a code, a number or a date, and some would break a terminal or a server that
+    shows them. A scan of the raw bytes finds the rare columns that have any."""
+    problems = []
+    for name in batch.column_names:
+        if name == LINE_COLUMN or not _may_hold_control(batch.column(name)):
+            continue
+        hits = pc.fill_null(pc.match_substring_regex(batch.column(name), _CONTROL), False)
+        found = batch.filter(hits)
+        for line, value in zip(found.column(LINE_COLUMN).to_pylist(), found.column(name).to_pylist()):
+            problems.append(Problem(file_name, line, name, value, "holds a control character (a NUL byte, a line "
+                                    "break, a tab or an escape): not allowed in a value"))
+    return problems
+
+
+def _may_hold_control(column: pa.ChunkedArray) -> bool:
+    for chunk in column.chunks:
+        buffers = chunk.buffers()
+        data = buffers[2] if len(buffers) > 2 else None
+        if data is None or not data.size:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)
+        if np.any((raw < 32) | (raw == 127)) or np.any((raw[:-1] == 0xC2) & (raw[1:] >= 0x80) & (raw[1:] <= 0x9F)):
+            return True
+    return False
 
 
 def _pseudonymise(
@@ -355,6 +433,8 @@ def _pseudonymise(
     mappings = []
     params: list = []
     for column in table.columns:
+        if column.type is ColumnType.TIMESTAMP:  # parsed once here; checks and the write read it
+            expressions.append(f"{parsed_timestamp_sql(f'i.{column.name}')} AS {parsed(column.name)}")
         if column.privacy is not Privacy.PSEUDONYMISE:
             expressions.append(f"i.{column.name}")
             continue
@@ -407,9 +487,9 @@ def _with_raw_values(table: Table, item: ReadResult | CanonicalFile, problems: l
 
 def _run_checks(
     store: Store, table: Table, view: str, file_name: str, staged: list[tuple[Table, str, TableReport]],
-    stored_keys: StoredKeys,
+    stored_keys: StoredKeys, limits: ValueLimits,
 ) -> list[Problem]:
-    checks = value_checks(table, view)
+    checks = value_checks(table, view, limits=limits)
     staged_names = {t.name: stage for t, stage, _ in staged}
     for column in table.columns:
         if not column.references:

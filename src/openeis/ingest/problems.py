@@ -15,14 +15,22 @@ class Problem:
     severity: str = "error"  # "error" rejects the row; "warning" is reported only
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}"
+        where = f"{printable(self.file)}:{self.line}"
         if self.column:
-            where += f": column {self.column}"
+            where += f": column {printable(self.column)}"
         shown = "" if self.value is None else f": value {self.value!r}"
-        return f"{where}{shown}: {self.reason}"
+        return f"{where}{shown}: {printable(self.reason)}"
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def printable(text: str) -> str:
+    """Text from the input made safe to print: control characters (an escape sequence that
+    would drive the terminal, a NUL, a line break) shown as escapes, as repr shows a value."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class IngestFailed(Exception):

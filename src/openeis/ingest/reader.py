@@ -13,8 +13,12 @@ text of a line a problem is reported on is fetched again by reading the file onc
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
+import os
+import stat
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +36,7 @@ SUFFIXES = (".csv.gz", ".csv", ".parquet")
 LINE_COLUMN = "_line"
 READ_BLOCK_BYTES = 64 << 20  # text per batch: big enough that per-batch SQL costs little
 SLOW_BATCH_ROWS = 200_000  # records per batch when Python's csv module reads a broken file
+FIELD_LIMIT = 1 << 28  # bytes in one CSV field for Python's reader (its default, 131,072, is a crash)
 
 
 @dataclass
@@ -86,16 +91,21 @@ class CanonicalFile:
 
     def batches(self) -> Iterator[pa.Table]:
         self.problems = []
-        if self.source.is_parquet:
-            raw = _parquet_batches(self.source)
-        elif self.read_slowly:
-            raw = _slow_csv_batches(self.source, _read_header(self.source), self.problems)
-        else:
-            raw = self._fast_then_slow()
-        for number, batch in enumerate(raw):
-            if number == 0:
-                self._check_columns(batch)
-            yield _select_canonical(self.source.table, batch)
+        try:
+            if self.source.is_parquet:
+                raw = _parquet_batches(self.source)
+            elif self.read_slowly:
+                raw = _slow_csv_batches(self.source, _read_header(self.source), self.problems)
+            else:
+                raw = self._fast_then_slow()
+            for number, batch in enumerate(raw):
+                if number == 0:
+                    self._check_columns(batch)
+                yield _select_canonical(self.source.table, batch)
+        except (IngestFailed, ReadAgain):
+            raise
+        except (OSError, EOFError, zlib.error, csv.Error, pa.ArrowException, ValueError) as error:
+            raise IngestFailed(f"{self.source.name}: {unreadable(self.source, error)}") from None
 
     def _fast_then_slow(self) -> Iterator[pa.Table]:
         header = _read_header(self.source)
@@ -113,6 +123,9 @@ class CanonicalFile:
     def _check_columns(self, batch: pa.Table) -> None:
         table = self.source.table
         present = [name for name in batch.column_names if name != LINE_COLUMN]
+        for name in present:
+            if not name.isprintable():
+                raise IngestFailed(f"{self.source.name}:1: column name {name!r} holds a control character")
         missing = [c.name for c in table.columns if c.required and c.name not in present]
         if missing:
             raise IngestFailed(
@@ -141,16 +154,21 @@ def table_name_of(path: Path) -> str | None:
 def discover(directory: Path) -> tuple[list[SourceFile], list[str]]:
     """Canonical files in a directory (one per table) and the names of files ignored."""
     if not directory.is_dir():
-        raise IngestFailed(f"{directory} is not a directory")
+        raise IngestFailed(f"{directory}: not a directory (give the directory that holds the canonical files)")
     sources: dict[str, SourceFile] = {}
     ignored: list[str] = []
-    for path in sorted(directory.iterdir()):
+    try:
+        paths = sorted(directory.iterdir())
+    except OSError as error:
+        raise IngestFailed(f"{directory}: cannot be read: {error.strerror or error}") from None
+    for path in paths:
         if path.is_dir():
             continue
         name = table_name_of(path)
         if name is None or name not in TABLES_BY_NAME:
             ignored.append(path.name)
             continue
+        _check_readable(path)
         if name in sources:
             raise IngestFailed(
                 f"{directory}: two files for table {name}: {sources[name].name} and {path.name}"
@@ -162,6 +180,41 @@ def discover(directory: Path) -> tuple[list[SourceFile], list[str]]:
             f"e.g. officers.csv, allegations.csv.gz, complaints.parquet)"
         )
     return list(sources.values()), ignored
+
+
+def _check_readable(path: Path) -> None:
+    """A table's file must be a regular file that can be opened: a dangling or looping
+    symbolic link, a pipe (which would block the batch for ever) or an unreadable file is
+    refused by name before anything is read."""
+    try:
+        info = path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise IngestFailed(f"{path.name}: a symbolic link that leads back to itself (a loop)") from None
+        if error.errno == errno.ENOENT and path.is_symlink():
+            raise IngestFailed(f"{path.name}: a symbolic link to {os.readlink(path)}, which does not exist") from None
+        raise IngestFailed(f"{path.name}: cannot be read: {error.strerror or error}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise IngestFailed(f"{path.name}: not a regular file (a pipe, socket or device cannot be loaded)")
+    if not os.access(path, os.R_OK):
+        raise IngestFailed(f"{path.name}: cannot be read: permission denied")
+
+
+def unreadable(source: SourceFile, error: BaseException) -> str:
+    """Why a file could not be read, for a person."""
+    if isinstance(error, gzip.BadGzipFile) or (isinstance(error, OSError) and "gzip" in str(error).lower()
+                                               and source.path.name.endswith(".gz")):
+        return "not a gzip file, though its name ends in .gz"
+    if isinstance(error, EOFError):
+        return "the compressed file is cut short (it ends before its last block): copy it again"
+    if isinstance(error, zlib.error):
+        return f"the compressed file is corrupt ({error})"
+    if isinstance(error, pa.ArrowException):
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return f"cannot be read: {detail[:300]}"
+    if isinstance(error, OSError):
+        return f"cannot be read: {error.strerror or error}"
+    return f"cannot be read: {str(error)[:300] or type(error).__name__}"
 
 
 def _rows_at(data: pa.Table, lines: set[int]) -> pa.Table:
@@ -179,11 +232,14 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def _read_header(source: SourceFile) -> list[str]:
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     with _open_text(source.path) as handle:
         try:
             header = next(csv.reader(handle))
         except StopIteration:
             raise IngestFailed(f"{source.name}:1: the file is empty (a header line is required)") from None
+        except csv.Error as error:
+            raise IngestFailed(f"{source.name}:1: the header is not readable as CSV: {error}") from None
     header = [name.strip().lstrip("\ufeff") for name in header]
     seen: set[str] = set()
     for name in header:
@@ -274,11 +330,12 @@ def _slow_csv_batches(source: SourceFile, header: list[str], problems: list[Prob
     rows: list[list[str | None]] = []
     lines: list[int] = []
     given = False
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     with _open_text(source.path) as handle:
         reader = csv.reader(handle)
         next(reader)  # header
         start = reader.line_num + 1
-        for record in reader:
+        for record in _records(reader, source):
             line = start
             start = reader.line_num + 1
             if not record:
@@ -307,6 +364,17 @@ def _slow_csv_batches(source: SourceFile, header: list[str], problems: list[Prob
         yield _rows_table(header, rows, lines)
 
 
+def _records(reader, source: SourceFile) -> Iterator[list[str]]:
+    """The reader's records; a record it cannot parse stops the file with its line number."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise IngestFailed(f"{source.name}:{reader.line_num}: not readable as CSV: {error}") from None
+
+
 def _rows_table(header: list[str], rows: list[list[str | None]], lines: list[int]) -> pa.Table:
     columns = {name: pa.array([row[i] for row in rows], type=pa.string()) for i, name in enumerate(header)}
     columns[LINE_COLUMN] = pa.array(lines, type=pa.int64())
@@ -321,24 +389,36 @@ def _parquet_batches(source: SourceFile) -> Iterator[pa.Table]:
         parquet = pq.ParquetFile(source.path)
         next_line = 1  # a Parquet file has no header line: row 1 is its first record
         for batch in parquet.iter_batches(batch_size=1_000_000):
-            data = _parquet_as_text(pa.Table.from_batches([batch]), next_line)
+            data = _parquet_as_text(source, pa.Table.from_batches([batch]), next_line)
             next_line += batch.num_rows
             yield data
         if next_line == 1:
-            yield _parquet_as_text(parquet.schema_arrow.empty_table(), 1)
-    except (pa.ArrowInvalid, OSError) as error:
+            yield _parquet_as_text(source, parquet.schema_arrow.empty_table(), 1)
+    except (pa.ArrowException, OSError) as error:
         raise IngestFailed(f"{source.name}: not a readable Parquet file: {error}") from None
 
 
-def _parquet_as_text(data: pa.Table, first_line: int) -> pa.Table:
+def _parquet_as_text(source: SourceFile, data: pa.Table, first_line: int) -> pa.Table:
     columns = {}
     for name in data.column_names:
         column = data.column(name)
+        if pa.types.is_nested(column.type) or pa.types.is_union(column.type):
+            if name in source.table.column_names:
+                raise IngestFailed(f"{source.name}: column {name} holds {column.type} values; a canonical column "
+                                   "holds one plain value per row (text, a number, a date)")
+            columns[name] = pa.nulls(data.num_rows, pa.string())  # not stored anyway: named in the report
+            continue
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            column = pc.cast(column, pa.timestamp(column.type.unit))  # the instant in UTC, never the offset dropped
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
             column = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
         elif pa.types.is_boolean(column.type):
             column = pc.if_else(column, "true", "false")
-        columns[name] = pc.cast(column, pa.string())
+        try:
+            columns[name] = pc.cast(column, pa.string())
+        except pa.ArrowException as error:
+            raise IngestFailed(f"{source.name}: column {name} ({column.type}) cannot be read as text: "
+                               f"{str(error).splitlines()[0][:200]}") from None
     columns[LINE_COLUMN] = pa.array(np.arange(first_line, first_line + data.num_rows, dtype=np.int64))
     return pa.table(columns)
 

@@ -3,18 +3,40 @@
 Each check is one query that returns every row breaking a rule (line, column, value, reason),
 so all bad rows are reported, not just the first, and large files are checked at SQL speed.
 The checked table holds the text of each canonical column as read, except that identifier
-columns already hold their pseudonyms (raw identifiers never enter a table).
+columns already hold their pseudonyms (raw identifiers never enter a table), and, for each
+date column, its value parsed once (`parsed_timestamp_sql`, in a column named by `parsed`).
+
+Dates are read strictly: YYYY-MM-DD, optionally a time (THH:MM[:SS[.fraction]], or with a
+space), optionally Z or an offset (+01:00, -0500, +05), which is converted to UTC. Nothing
+else: no `infinity`, `epoch`, trailing words or offsets silently dropped (what the engine's
+own cast accepts), and only dates within the configured span (`ValueLimits`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 from openeis.schema import Column, ColumnType, Table
 from openeis.sql_text import literal
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
-EARLIEST_YEAR = 1900
-LATEST_YEAR = 2100
+
+_DATE = r"\d{4}-\d{1,2}-\d{1,2}"
+_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+PLAIN_TIMESTAMP = rf"{_DATE}(?:[T ]{_TIME})?"  # what the engine's cast may read as it stands
+OFFSET_TIMESTAMP = rf"({_DATE}[T ]{_TIME})(Z|[+-]\d{{2}}(?::?\d{{2}})?)"  # group 1: local time; 2: offset
+DATE_FORMS = "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, optionally with Z or an offset such as +01:00"
+
+
+@dataclass(frozen=True)
+class ValueLimits:
+    """The span of plausible dates (`[ingest] earliest_date`, `latest_date`): any date or
+    time column, and calendar years such as birth_year."""
+
+    earliest: date = date(1900, 1, 1)
+    latest: date = date(2100, 12, 31)
 
 
 quote = literal  # (the name this module's checks use)
@@ -28,13 +50,37 @@ def _check(view: str, column: str | None, value_sql: str, where: str, reason_sql
     )
 
 
+def parsed(name: str) -> str:
+    """The column holding a date column's parsed value beside its text."""
+    return f"_parsed_{name}"
+
+
+def parsed_timestamp_sql(name: str) -> str:
+    """A date column's text -> TIMESTAMP (UTC where an offset was given), NULL where it is not
+    a date in one of the accepted forms. Computed once per value, when the input is copied."""
+    offset = f"regexp_extract({name}, {quote('^' + OFFSET_TIMESTAMP + '$')}, 2)"
+    digits = f"replace(substr({offset}, 2), ':', '')"
+    hours = f"TRY_CAST(left({digits}, 2) AS INTEGER)"
+    minutes = f"coalesce(TRY_CAST(nullif(substr({digits}, 3), '') AS INTEGER), 0)"
+    sign = f"(CASE WHEN left({offset}, 1) = '-' THEN -1 ELSE 1 END)"
+    local = f"TRY_CAST(regexp_extract({name}, {quote('^' + OFFSET_TIMESTAMP + '$')}, 1) AS TIMESTAMP)"
+    return (
+        f"(CASE WHEN regexp_full_match({name}, {quote(PLAIN_TIMESTAMP)}) THEN TRY_CAST({name} AS TIMESTAMP) "
+        f"WHEN NOT regexp_full_match({name}, {quote(OFFSET_TIMESTAMP)}) THEN NULL "
+        f"WHEN {offset} = 'Z' THEN {local} "
+        f"WHEN {hours} <= 14 AND {minutes} < 60 THEN {local} - to_minutes({sign} * ({hours} * 60 + {minutes})) "
+        "END)"
+    )
+
+
 def typed_value_sql(column: Column, source: str | None = None) -> str:
-    """SQL turning a column's validated text into its stored type."""
+    """SQL turning a column's validated text into its stored type (a date column: its parsed
+    value, made when the input was copied)."""
     name = source or column.name
     if column.type is ColumnType.TIMESTAMP:
-        return f"TRY_CAST({name} AS TIMESTAMP)"
+        return parsed(name)
     if column.type is ColumnType.INTEGER:
-        return f"CAST(TRY_CAST({name} AS DOUBLE) AS BIGINT)"
+        return f"TRY_CAST({name} AS BIGINT)"
     if column.type is ColumnType.FLOAT:
         return f"TRY_CAST({name} AS DOUBLE)"
     if column.type is ColumnType.BOOLEAN:
@@ -46,32 +92,25 @@ def typed_value_sql(column: Column, source: str | None = None) -> str:
     return name
 
 
-def value_checks(table: Table, view: str, include_warnings: bool = True) -> list[str]:
-    """Checks on values within one table: required, types, codes, keys, dates in order."""
+def value_checks(table: Table, view: str, include_warnings: bool = True,
+                 limits: ValueLimits = ValueLimits()) -> list[str]:
+    """Checks on values within one table: required, types, ranges, codes, keys, dates in order."""
     checks: list[str] = []
+    earliest = f"TIMESTAMP {quote(limits.earliest.isoformat())}"
+    latest = f"TIMESTAMP {quote(limits.latest.isoformat() + ' 23:59:59.999999')}"
+    span = f"{limits.earliest.isoformat()} to {limits.latest.isoformat()}"
     for column in table.columns:
         name = column.name
         if column.required:
             checks.append(_check(view, name, "NULL", f"{name} IS NULL", quote("required value is missing")))
         if column.type is ColumnType.TIMESTAMP:
             checks.append(
-                _check(
-                    view,
-                    name,
-                    name,
-                    f"{name} IS NOT NULL AND TRY_CAST({name} AS TIMESTAMP) IS NULL",
-                    quote("not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"),
-                )
+                _check(view, name, name, f"{name} IS NOT NULL AND {parsed(name)} IS NULL",
+                       quote(f"not a date (expected {DATE_FORMS})"))
             )
-            year = f"year(TRY_CAST({name} AS TIMESTAMP))"
             checks.append(
-                _check(
-                    view,
-                    name,
-                    name,
-                    f"{year} < {EARLIEST_YEAR} OR {year} > {LATEST_YEAR}",
-                    quote(f"implausible date (outside {EARLIEST_YEAR}-{LATEST_YEAR})"),
-                )
+                _check(view, name, name, f"{parsed(name)} < {earliest} OR {parsed(name)} > {latest}",
+                       quote(f"implausible date (outside {span}: [ingest] earliest_date and latest_date)"))
             )
         elif column.type is ColumnType.INTEGER:
             checks.append(
@@ -82,6 +121,10 @@ def value_checks(table: Table, view: str, include_warnings: bool = True) -> list
                     f"{name} IS NOT NULL AND NOT regexp_full_match({name}, '[+-]?[0-9]+(\\.0+)?')",
                     quote("not a whole number"),
                 )
+            )
+            checks.append(
+                _check(view, name, name, f"regexp_full_match({name}, '[+-]?[0-9]+(\\.0+)?') "
+                       f"AND TRY_CAST({name} AS BIGINT) IS NULL", quote("whole number out of range"))
             )
         elif column.type is ColumnType.FLOAT:
             checks.append(
@@ -104,6 +147,16 @@ def value_checks(table: Table, view: str, include_warnings: bool = True) -> list
                     quote("not true or false (expected true/false, yes/no or 1/0)"),
                 )
             )
+        if column.minimum is not None:
+            number = typed_value_sql(column)
+            checks.append(_check(view, name, name, f"{number} < {column.minimum!r}",
+                                 quote(f"must be {column.minimum:g} or more")))
+        if column.calendar_year:
+            number = typed_value_sql(column)
+            checks.append(_check(view, name, name,
+                                 f"{number} < {limits.earliest.year} OR {number} > {limits.latest.year}",
+                                 quote(f"implausible year (outside {limits.earliest.year}-{limits.latest.year}: "
+                                       "[ingest] earliest_date and latest_date)")))
         if column.codes:
             codes = ", ".join(quote(code) for code in column.codes)
             shown = ", ".join(column.codes)
@@ -123,7 +176,7 @@ def value_checks(table: Table, view: str, include_warnings: bool = True) -> list
                 view,
                 end,
                 end,
-                f"TRY_CAST({end} AS TIMESTAMP) < TRY_CAST({start} AS TIMESTAMP)",
+                f"{parsed(end)} < {parsed(start)}",
                 f"'is before ' || {quote(start)} || ' (' || {start} || ')'",
             )
         )
@@ -179,7 +232,7 @@ def _warnings(table: Table, view: str) -> list[str]:
                 view,
                 "recorded_at",
                 "recorded_at",
-                "TRY_CAST(recorded_at AS TIMESTAMP) < TRY_CAST(occurred_at AS TIMESTAMP)",
+                f"{parsed('recorded_at')} < {parsed('occurred_at')}",
                 "'is before occurred_at (' || occurred_at || '); kept as given'",
                 "warning",
             )
@@ -190,7 +243,7 @@ def _warnings(table: Table, view: str) -> list[str]:
                 view,
                 "decided_at",
                 "decided_at",
-                "TRY_CAST(decided_at AS TIMESTAMP) < TRY_CAST(recorded_at AS TIMESTAMP)",
+                f"{parsed('decided_at')} < {parsed('recorded_at')}",
                 "'is before recorded_at (' || recorded_at || '); kept as given'",
                 "warning",
             )

@@ -7,6 +7,6 @@ only; see docs/scale.md).
 """
 
 from openeis.store.base import Store, StoreError
-from openeis.store.open import open_store
+from openeis.store.open import open_store, store_location
 
-__all__ = ["Store", "StoreError", "open_store"]
+__all__ = ["Store", "StoreError", "open_store", "store_location"]

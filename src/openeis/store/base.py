@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -111,10 +111,25 @@ class Store(ABC):
         yield self
 
     _transaction_depth = 0
+    _after_commit: dict[object, Callable[[], None]] | None = None
 
     @property
     def in_transaction(self) -> bool:
         return self._transaction_depth > 0
+
+    def after_commit(self, then: Callable[[], None], replacing: object = None) -> None:
+        """Run `then` once the current transaction has committed (at once outside one); it is
+        dropped if the transaction rolls back. For what must follow a commit and may never
+        run ahead of one: the access log's anchor outside the store. A later step given the
+        same `replacing` key takes the place of an earlier one (the anchor moves once, to the
+        transaction's last entry)."""
+        if not self._transaction_depth:
+            then()
+            return
+        if self._after_commit is None:
+            self._after_commit = {}
+        self._after_commit.pop(replacing if replacing is not None else object(), None)
+        self._after_commit[replacing if replacing is not None else object()] = then
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -130,14 +145,20 @@ class Store(ABC):
             return
         self.begin()
         self._transaction_depth = 1
+        self._after_commit = None
         try:
             yield
         except BaseException:
             self._transaction_depth = 0
+            self._after_commit = None
             self.rollback()
             raise
         self._transaction_depth = 0
+        then: list[Callable[[], None]] = list((self._after_commit or {}).values())
+        self._after_commit = None
         self.commit()
+        for step in then:
+            step()
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.query(sql, params)

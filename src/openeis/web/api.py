@@ -57,9 +57,12 @@ class Flag(BaseModel):
 
 
 class FlagDetail(Flag):
-    reviews: list[dict[str, Any]]
-    amendments: dict[str, Any] = Field(default_factory=dict, description="review_id -> what it amended, who, why.")
-    intervention_outcomes: list[dict[str, Any]] = Field(default_factory=list)
+    reviews: list[dict[str, Any]] | None = Field(description="The decisions on the flag; null for roles that may "
+                                                 "not read reviews (an analyst).")
+    amendments: dict[str, Any] | None = Field(default_factory=dict, description="review_id -> what it amended, who, "
+                                              "why; null for roles that may not read reviews.")
+    intervention_outcomes: list[dict[str, Any]] | None = Field(default_factory=list, description="null for roles "
+                                                               "that may not read reviews.")
     outcomes: dict[str, Any] | None = Field(description="After a decision: records since, against the same time before.")
     evidence_records: list[dict[str, Any]] = Field(default_factory=list, description="The records a hit cites.")
     factor_records: dict[str, Any] = Field(default_factory=dict, description="The records behind each factor.")

@@ -7,22 +7,31 @@ with a cookie, every state-changing request must carry the session's CSRF token.
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openeis import __version__
 from openeis.application.errors import AccessDenied, Refused
+from openeis.application.session import check_key
 from openeis.config import OpenEISConfig
+from openeis.governance.log_anchor import LogAnchor
 from openeis.review.workflow import Conflict, ReviewError
 from openeis.web import api, pages
 from openeis.web.deps import CsrfFailed, SignInRequired
 from openeis.web.rendering import HERE, error_page, templates
 from openeis.web.stores import StoreProvider
+
+logger = logging.getLogger("openeis.web")
 
 # Charts render with Vega's expression interpreter, so no script needs eval; everything is
 # served from this origin (forces run air-gapped). Vega's SVG renderer writes style
@@ -47,8 +56,12 @@ def _error(request: Request, status: int, message: str, **extra):
 
 
 def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
-               secure_cookies: bool = False, vault_key_file: Path | None = None) -> FastAPI:
-    """`vault_key_file`: the identity vault's private key, read only when someone reveals."""
+               secure_cookies: bool = False, vault_key_file: Path | None = None,
+               anchor: LogAnchor | None = None) -> FastAPI:
+    """The application on one store. `key` must be the store's own (`prepare_store` checks
+    it); `vault_key_file`: the identity vault's private key, read only when someone reveals;
+    `anchor` keeps the access log's newest entry outside the store (None: not anchored, as in
+    tests that make their store without a key file)."""
     app = FastAPI(
         title="OpenEIS",
         version=__version__,
@@ -64,20 +77,23 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     with app.state.stores.borrow() as store:
         from openeis.review.officer import ensure_lookup_indexes
 
+        check_key(store, key, store_url)  # a wrong key must not sign a single entry
         ensure_lookup_indexes(store)
     app.state.key = key
+    app.state.anchor = anchor
     app.state.config = config or OpenEISConfig()
     app.state.secure_cookies = secure_cookies
     app.state.vault_key_file = vault_key_file
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")  # personal data: never cached
-        return response
+    app.add_middleware(Guard)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        if _wants_json(request):
+            return await request_validation_exception_handler(request, error)
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'][1:]) or 'request'}: {e['msg']}"
+                             for e in error.errors())
+        return error_page(request, 422, f"the request is not valid: {problems}")
 
     @app.exception_handler(AccessDenied)
     async def denied(request: Request, error: AccessDenied):
@@ -124,6 +140,46 @@ def create_app(store_url: str, key: bytes, config: OpenEISConfig | None = None,
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     return app
+
+
+class Guard:
+    """Every response gets the security headers, and no error reaches the server as an
+    exception. Starlette's outermost error handler answers an unexpected error without them
+    and then raises it again, which makes uvicorn close the connection (the next request on
+    it is reset): here it is answered as a 500 page (or JSON under /api) with the headers,
+    and its traceback goes to the server's log only."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if not path.startswith("/static"):
+                    headers.setdefault("Cache-Control", "no-store")  # personal data: never cached
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            logger.exception("unexpected error answering %s %s", scope.get("method"), path)
+            if started:
+                raise  # part of the answer is out: nothing better can be sent
+            request = Request(scope)
+            response = _error(request, 500, "something went wrong on the server; it is in the server's log "
+                                            "(nothing was changed by this request)")
+            await response(scope, receive, send_with_headers)
 
 
 @asynccontextmanager

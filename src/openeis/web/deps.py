@@ -75,7 +75,7 @@ def check_csrf(caller: Caller, sent: str) -> None:
 def _session(request: Request, store: Store, caller: Caller) -> Session:
     state = request.app.state
     return Session(store, state.key, caller.actor, state.config, state.stores.url,
-                   getattr(state, "vault_key_file", None))
+                   getattr(state, "vault_key_file", None), anchor=state.anchor)
 
 
 def api_session(request: Request, store: Store = Depends(get_store),

@@ -17,11 +17,11 @@ from openeis.application import governance as governance_actions
 from openeis.application import identity as identity_actions
 from openeis.application import models as model_actions
 from openeis.application import review as review_actions
+from openeis.application import sign_in as sign_in_actions
 from openeis.application.errors import GateRefused, Invalid, NotFound, Refused
 from openeis.application.session import Session
 from openeis.governance import sign_in
 from openeis.governance.roles import Action, Resource, Role
-from openeis.governance.users import check_password
 from openeis.review.workflow import DECISIONS, OUTCOMES, Conflict, FactorFeedback, ReviewError, ReviewInput
 from openeis.web import charts
 from openeis.web.api import access_log_check, access_log_page
@@ -30,6 +30,9 @@ from openeis.web.rendering import HOME, error_page, render
 
 router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "openeis_login"  # double-submit token protecting the sign-in form itself
+
+
+PageNumber = Annotated[int, Query(ge=1, le=10_000_000)]  # beyond it: a 422, not an overflow
 
 
 def _safe_next(target: str | None) -> str:
@@ -51,29 +54,52 @@ def login_form(request: Request, next: str = "/", failed: bool = False):
 
 
 @router.post("/login")
-def login(request: Request, store: StoreDep, name: Annotated[str, Form()], password: Annotated[str, Form()],
-          login_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
+def login(request: Request, store: StoreDep, name: Annotated[str, Form(max_length=1000)],
+          password: Annotated[str, Form(max_length=1000)],
+          login_token: Annotated[str, Form(max_length=200)] = "", next: Annotated[str, Form(max_length=2000)] = "/"):
     cookie = request.cookies.get(LOGIN_COOKIE) or ""
     if not login_token or not secrets.compare_digest(cookie, login_token):
         return error_page(request, 403, "the sign-in form expired or was not sent from this site: try again")
-    user = check_password(store, name, password)
-    if user is None:
+    state = request.app.state
+    outcome = sign_in_actions.sign_in(store, state.key, state.anchor, state.config.sign_in, name, password,
+                                      client_address(request))
+    if outcome.locked_until is not None:
+        minutes = -(-outcome.retry_after // 60)
+        token = secrets.token_urlsafe(24)
+        response = render(request, "login.html", None, http_status=429, next=_safe_next(next), login_token=token,
+                          locked=f"Too many failed sign-ins: try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict",
+                            secure=state.secure_cookies, max_age=3600)
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome.user is None or outcome.secret is None:
         return RedirectResponse(f"/login?failed=1&next={quote(_safe_next(next), safe='')}", status_code=303)
-    secret, _ = sign_in.start_session(store, user)
     target = _safe_next(next)
     if target == "/":
-        target = HOME.get(user.role, "/queue")
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(sign_in.SESSION_COOKIE, secret, httponly=True, samesite="lax",
-                        secure=request.app.state.secure_cookies, max_age=sign_in.SESSION_HOURS * 3600)
-    response.delete_cookie(LOGIN_COOKIE)
-    return response
+        target = HOME.get(outcome.user.role, "/queue")
+    signed_in = RedirectResponse(target, status_code=303)
+    signed_in.set_cookie(sign_in.SESSION_COOKIE, outcome.secret, httponly=True, samesite="lax",
+                        secure=state.secure_cookies, max_age=sign_in.SESSION_HOURS * 3600)
+    signed_in.delete_cookie(LOGIN_COOKIE)
+    return signed_in
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or behind a proxy the first address of the
+    header `[sign_in] address_header` names (only set it where the proxy overwrites it)."""
+    header = request.app.state.config.sign_in.address_header
+    if header:
+        forwarded = request.headers.get(header, "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/logout")
 def logout(request: Request, store: StoreDep, caller: PageCaller, csrf_token: Annotated[str, Form()] = ""):
     check_csrf(caller, csrf_token)
-    sign_in.end_session(store, request.cookies.get(sign_in.SESSION_COOKIE))
+    state = request.app.state
+    sign_in_actions.sign_out(store, state.key, state.anchor, request.cookies.get(sign_in.SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sign_in.SESSION_COOKIE)
     return response
@@ -142,7 +168,7 @@ def _queue_page(request: Request, caller: Caller, session: Session, queue_name: 
 @router.get("/queue", response_class=HTMLResponse)
 def queue(request: Request, caller: PageCaller, session: PageSession, as_of: str | None = None,
           status: str = "open", source: str | None = None, assigned: str | None = None,
-          sort: str = "priority", descending: bool = False, done: str | None = None, page: int = 1,
+          sort: str = "priority", descending: bool = False, done: str | None = None, page: PageNumber = 1,
           search: str | None = None, view: Literal["queued", "not_queued"] = "queued"):
     return _queue_page(request, caller, session, "conduct", as_of, status, source, assigned, sort, descending,
                        done, page, search, view)
@@ -151,7 +177,7 @@ def queue(request: Request, caller: PageCaller, session: PageSession, as_of: str
 @router.get("/welfare", response_class=HTMLResponse)
 def welfare_queue(request: Request, caller: PageCaller, session: PageSession, as_of: str | None = None,
                   status: str = "open", source: str | None = None, assigned: str | None = None,
-                  sort: str = "priority", descending: bool = False, done: str | None = None, page: int = 1,
+                  sort: str = "priority", descending: bool = False, done: str | None = None, page: PageNumber = 1,
                   search: str | None = None, view: Literal["queued", "not_queued"] = "queued"):
     return _queue_page(request, caller, session, "welfare", as_of, status, source, assigned, sort, descending,
                        done, page, search, view)
@@ -175,7 +201,7 @@ EVIDENCE_PAGE = 10
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
 def flag_page(request: Request, flag_id: str, caller: PageCaller, session: PageSession,
-              evidence_kind: str | None = None, evidence_page: int = 1):
+              evidence_kind: str | None = None, evidence_page: PageNumber = 1):
     return _flag_view(request, caller, session, flag_id, None, evidence_kind=evidence_kind,
                       evidence_page=evidence_page)
 
@@ -241,6 +267,8 @@ def _review(request: Request, flag_id: str, caller: Caller, session: Session, fo
                                str(form.get("intervention", "")) or None,
                                date.fromisoformat(follow_up) if follow_up else None)
         version = int(str(form.get("version", "0")))
+        if not 0 <= version <= 2**31 - 1:
+            raise ValueError(version)
     except ValueError:
         return _flag_view(request, caller, session, flag_id, "the follow-up date is not a date (YYYY-MM-DD)",
                           submitted=form, http_status=422)
@@ -313,7 +341,7 @@ def reveal_page(request: Request, officer: str, caller: PageCaller, session: Pag
 @router.get("/officers/{officer}/records", response_class=HTMLResponse)
 def officer_records_page(request: Request, officer: str, caller: PageCaller, session: PageSession,
                          kind: Annotated[list[str] | None, Query()] = None, since: str | None = None,
-                         until: str | None = None, page: int = 1):
+                         until: str | None = None, page: PageNumber = 1):
     found = review_actions.officer_records_page(session, officer, kind or None, _day(since, "since"),
                                                 _day(until, "until"), page)
     filters = [("since", found["since"] or ""), ("until", found["until"] or "")] + [("kind", k) for k in found["kinds"]]
@@ -422,8 +450,9 @@ def _gate_summary(audit: dict) -> dict:
 
 
 @router.get("/access-log", response_class=HTMLResponse)
-def access_log_view(request: Request, caller: PageCaller, session: PageSession, before: int | None = None,
-                    outcome: str | None = None, verify: bool = False):
+def access_log_view(request: Request, caller: PageCaller, session: PageSession,
+                    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+                    outcome: Literal["allowed", "denied", ""] | None = None, verify: bool = False):
     check = access_log_check(session) if verify else None
     page = access_log_page(session, 100, before, outcome or None)
     return render(request, "access_log.html", caller, page=page, check=check, outcome=outcome or "")
