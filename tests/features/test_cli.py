@@ -38,8 +38,14 @@ def test_labels_and_splits_commands(cli, tmp_path, any_store):
     assert sum(table.column("sustained_12m").to_pylist()) == 0  # the finding came on 2020-06-01
     cli("labels", "--as-of", "2019-06-01,2020-01-01", "--out", "l.parquet", "--label", "sustained_12m")
     assert sum(pq.read_table(tmp_path / "l.parquet").column("sustained_12m").to_pylist()) == 2
-    plan = json.loads(cli("splits", "--json").output)
-    assert plan and all(set(s) == {"test_date", "train_dates", "train_labels_known_at"} for s in plan)
+    # the default plan is derived from the test dates and the store's records: the upheld
+    # finding took 5 months (2020-01-05 to 2020-06-01), so a date is trained on once its window
+    # closed 12 months (one yearly step) before the test date; allegations begin in January
+    # 2020, so training dates begin a year later
+    plan = json.loads(cli("splits", "--as-of", "2024-01-01", "--json").output)
+    assert plan == [{"test_date": "2024-01-01", "train_dates": ["2021-01-01", "2022-01-01"],
+                     "train_labels_known_at": "2024-01-01", "label_maturity_months": 12}]
+    assert "openeis splits --as-of" in cli("splits", expect=1).output
 
 
 def test_user_errors_are_refused(cli, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 from openeis.flags.store import Flag, FlagWithoutExplanation, read_flags, replace_flags
 from openeis.governance import access_log
 from openeis.store import open_store
+from support.models import FAST_MODELS
 
 @pytest.mark.slow
 def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
@@ -21,7 +22,11 @@ def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
     model_id = trained["model_id"]
     assert trained["status"] == "candidate" and trained["label"] == "sustained_12m"
     assert trained["trained_as_of"] == "2020-12-31"  # the latest day in the data
-    assert trained["train_dates"][-1] == "2019-07-01"  # its 12-month window closed by then
+    # its 12-month window closed, and then its findings had time to be decided: the synthetic
+    # force decides half its upheld findings within 6.4 months, rounded up to the plan's
+    # 6-month steps: 12
+    assert trained["metrics"]["label_maturity_months"] == 12
+    assert trained["train_dates"][-1] == "2018-07-01"
     assert len(trained["config_hash"]) == 64 and len(trained["data_hash"]) == 64
     assert trained["code_version"].startswith("0.")
     assert trained["metrics"]["selection"]["selected"] == trained["candidate"]
@@ -169,8 +174,11 @@ def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
             assert {"auc", "average_precision", "precision_at", "recall_at",
                     "true_positives_at_rule_count", "precision_at_rule_count"} <= set(m)
             assert set(m["precision_at"]) == set(m["recall_at"]) == {"1%", "2%", "5%"}
-        # trained only on dates whose label window closed by the test date
+        # trained only on dates whose label window closed by the test date, and then matured
         assert all(t <= f"{int(d['as_of'][:4]) - 1}{d['as_of'][4:]}" for t in d["train_dates"])
+        assert d["train_labels_known_at"] == d["as_of"] and d["label_maturity_months"] > 0
+        assert d["strongest_baseline"] in {"department_rules", "prior_complaints_5y", "empirical_bayes_rate"}
+        assert {"department_rules", "prior_complaints_5y", "empirical_bayes_rate"} <= set(d["models"])
     html = (force_store / "bt.html").read_text()
     assert "<svg" in html and "Precision at k" in html and "How to read this" in html
     assert "src=\"http" not in html and "<link" not in html and "<script" not in html  # nothing fetched
@@ -182,6 +190,24 @@ def test_train_score_promote_backtest_monitor(cli, force_store, monkeypatch):
     assert [p["as_of"] for p in monitored["periods"]] == ["2020-06-01", "2020-12-01"]
     assert monitored["periods"][0]["score_psi"] == pytest.approx(0.0, abs=1e-9)
     assert monitored["periods"][1]["flags"] > 0
+
+
+@pytest.mark.slow
+def test_known_at_test_date_false_trains_on_labels_as_known_now(cli, force_store):
+    """`[splits] known_at_test_date = false` reaches the backtest: training labels are read as
+    the store knows them now (hindsight, for comparison), so findings decided after the test
+    date count. (No maturity here: a matured date's findings are all decided by the test date,
+    and the two would agree.)"""
+    immature = FAST_MODELS + "label_maturity_months = 0\n"
+    (force_store / "openeis.toml").write_text(immature)
+    cli("backtest", "--as-of", "2019-07-01", "--json", "replayed.json")
+    (force_store / "openeis.toml").write_text(immature + "known_at_test_date = false\n")
+    cli("backtest", "--as-of", "2019-07-01", "--json", "hindsight.json")
+    replayed, hindsight = (json.loads((force_store / f"{k}.json").read_text())["dates"][0]
+                           for k in ("replayed", "hindsight"))
+    assert replayed["train_labels_known_at"] == "2019-07-01" and hindsight["train_labels_known_at"] is None
+    assert replayed["train_dates"] == hindsight["train_dates"]
+    assert hindsight["train_positives"] > replayed["train_positives"]
 
 
 def test_a_flag_without_an_explanation_cannot_be_written(cli, tmp_path):

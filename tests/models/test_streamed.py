@@ -15,8 +15,9 @@ import pytest
 
 from openeis.config import load_config
 from openeis.models import data
-from openeis.models.streamed import TrainingFile, _sequence, train_on_file
-from openeis.models.train import train_on
+from openeis.models.estimator import grid
+from openeis.models.streamed import StreamedTraining, TrainingFile, _sequence, train_on_file
+from openeis.models.train import LoadedTraining, train_on
 from openeis.store import open_store
 
 from support.models import FAST_MODELS
@@ -66,29 +67,35 @@ def test_streamed_training_reads_the_same_rows_as_the_loaded_frame(cli, streamed
         frame = data.with_labels(data.feature_frame(store, dates, config), labels, label)
         frame = frame.sort_values(["as_of", "officer"]).reset_index(drop=True)
         loaded = train_on(frame, label, dates, as_of, config)
+        in_memory = LoadedTraining(frame, label, config)
         with tempfile.TemporaryDirectory() as tmp:
             path = data.training_file(store, dates, labels, label, config, Path(tmp))
             file = TrainingFile(path, label)
             # the matrix LightGBM is given, row for row, and its labels (the file is a second
             # feature build: DuckDB's parallel sums may differ in the last bit)
             assert np.array_equal(file.y, frame[label].to_numpy())
-            assert file.spec == loaded.model.spec_
+            assert file.spec == in_memory.spec
             rows = _sequence(file)
             np.testing.assert_allclose(rows[0:len(rows)], file.spec.matrix(frame), rtol=1e-12, atol=1e-9)
             np.testing.assert_allclose(rows[len(rows) - 1], file.spec.matrix(frame.tail(1))[0], rtol=1e-12, atol=1e-9)
             streamed = train_on_file(path, label, dates, as_of, config)
+            lightgbm = next(c for c in grid(config.models) if c.kind == "lightgbm")
+            streamed_lightgbm = StreamedTraining(path, label, config).fit(lightgbm, calibrate=False)
     finally:
         store.close()
     assert (streamed.rows, streamed.positives) == (loaded.rows, loaded.positives)
     assert streamed.selection.folds == loaded.selection.folds
+    assert set(streamed.selection.values) == set(loaded.selection.values)
     # LightGBM bins a Sequence slightly differently (it keeps a few constant columns that
     # it drops from a matrix), so the models are close, not equal
     test = frame[frame["as_of"] == dates[-1]]
-    a = loaded.model.decision_function(test)
-    b = streamed.model.decision_function(test)
+    a = in_memory.fit(lightgbm, calibrate=False).decision_function(test)
+    b = streamed_lightgbm.decision_function(test)
     assert np.corrcoef(a, b)[0, 1] > 0.85
-    explained = streamed.model.explain(test.head(5))
+    explained = streamed_lightgbm.explain(test.head(5))
     assert np.allclose(explained.total, b[:5])
+    explained = streamed.model.explain(test.head(5))  # the selected model, calibrated
+    assert np.allclose(explained.total, streamed.model.decision_function(test.head(5)))
 
 
 @pytest.mark.slow

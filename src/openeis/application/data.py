@@ -140,3 +140,34 @@ def export_warehouse(session: Session, out: str, progress: Progress | None = Non
                 {"out": str(out), "rows": sum(written.values()), "tables": len(written), "warehouse": True},
                 "warehouse for a Spark engine")
     return written
+
+
+@dataclass
+class SplitPlan:
+    label: str
+    splits: list  # features.splits.Split, one per test date with enough training dates
+    maturity: dict[date, int]  # test date -> months a training label must have matured by it
+
+
+def split_plan(session: Session, as_of: str | None = None) -> SplitPlan:
+    """The temporal split plan: for each test date its training dates, derived from the test
+    dates (default: those of the configured plan) and the span of the store's records, each
+    training label matured by the test date. Reads dates and medians of the records only."""
+    from openeis.features import DefinitionError
+    from openeis.features import split_plan as plan_for
+    from openeis.models import data
+
+    config = session.config
+    label = config.splits.label
+    with refusing(Invalid, DefinitionError):
+        dates = parse_dates(as_of) if as_of else [s.test_date for s in plan_for(config.splits, config.labels)]
+    session.allow(Action.READ, Resource.AGGREGATES, purpose="split plan")
+    require_feature_engine(session.store)
+    with session.transaction():
+        records_start = data.first_record_date(session.store, label, config)
+        maturity = {t: data.label_maturity(session.store, label, config, t) for t in dates}
+        with refusing(Invalid, DefinitionError, ValueError):
+            splits = plan_for(config.splits, config.labels, dates, records_start, maturity)
+        session.log(Action.READ, Resource.AGGREGATES, {"as_of": [str(d) for d in dates], "label": label},
+                    "split plan")
+    return SplitPlan(label, splits, maturity)

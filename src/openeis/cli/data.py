@@ -10,9 +10,8 @@ import typer
 from rich.table import Table as RichTable
 
 from openeis.application import data as actions
-from openeis.application.errors import Invalid, refusing
 from openeis.cli.common import (DEFAULT_STORE, ConfigOption, EngineOption, KeyFileOption, StoreOption, command,
-                                console, progress_bar, session, settings)
+                                console, progress_bar, session)
 
 
 def register(app: typer.Typer) -> None:
@@ -70,23 +69,27 @@ def warehouse(
 
 
 def splits(
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Test dates (as for `backtest`); default: "
+                                                 "the dates of the configured plan.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for tools.")] = False,
+    store: StoreOption = DEFAULT_STORE,
+    key_file: KeyFileOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """The temporal split plan from the config: test dates and their training dates."""
-    from openeis.features import DefinitionError, split_plan
-
-    loaded = settings(config)
-    with refusing(Invalid, DefinitionError):
-        plan = split_plan(loaded.splits, loaded.labels)
+    """The temporal split plan: test dates and their training dates (derived from the test
+    dates and the store's records unless [splits] sets start and end)."""
+    with session(store, key_file, config) as caller:
+        plan = actions.split_plan(caller, as_of)
     if as_json:
-        print(json.dumps([s.as_dict() for s in plan], indent=1))
+        print(json.dumps([s.as_dict() | {"label_maturity_months": plan.maturity[s.test_date]} for s in plan.splits],
+                         indent=1))
         return
-    out = RichTable(title=f"split plan (label {loaded.splits.label})")
-    for heading in ("test date", "training dates", "first", "last", "training labels known at"):
+    out = RichTable(title=f"split plan (label {plan.label})")
+    for heading in ("test date", "training dates", "first", "last", "label maturity (months)",
+                    "training labels known at"):
         out.add_column(heading)
-    for s in plan:
+    for s in plan.splits:
         out.add_row(s.test_date.isoformat(), str(len(s.train_dates)), s.train_dates[0].isoformat(),
-                    s.train_dates[-1].isoformat(),
+                    s.train_dates[-1].isoformat(), str(plan.maturity[s.test_date]),
                     s.train_labels_known_at.isoformat() if s.train_labels_known_at else "everything")
     console.print(out)

@@ -57,16 +57,20 @@ def train(
 
 
 def _print_selection(selection: dict) -> None:
-    table = RichTable(title=f"model selection: precision at capacity on validation dates "
+    measure = selection.get("measure", "precision at capacity").replace("_", " ")
+    table = RichTable(title=f"model selection: {measure} on validation dates "
                       f"{', '.join(selection['validation_dates']) or '(none)'}")
-    for heading in ("candidate", "per fold", "mean", "std", ""):
+    for heading in ("candidate or baseline", "per fold", "mean", "std", ""):
         table.add_column(heading)
-    for name, s in selection["candidates"].items():
+    rows = list(selection["candidates"].items()) + list(selection.get("baselines", {}).items())
+    for name, s in rows:
         folds = ", ".join("-" if v is None else f"{v:.3f}" for v in s["folds"])
         table.add_row(name, folds, "-" if s["mean"] is None else f"{s['mean']:.3f}",
                       "-" if s["std"] is None else f"{s['std']:.3f}",
                       "selected" if name == selection["selected"] else "")
     console.print(table)
+    if selection.get("fallback"):
+        console.print(selection["fallback"], highlight=False)
 
 
 def backtest(
@@ -105,17 +109,28 @@ def _fmt(value) -> str:
 
 def _print_backtest(result: dict) -> None:
     table = RichTable(title=f"backtest, label {result['label']}")
-    for heading in ("as of", "cohort", "positives", "rule flags", "rule precision", "selected",
-                    "its precision at rule count", "prior count at rule count", "precision at capacity", "AUC"):
+    for heading in ("as of", "cohort", "positives", "rule flags", "rule TP", "selected", "its TP at rule count",
+                    "its precision at capacity", "its AUC", "strongest baseline", "its AUC"):
         table.add_column(heading)
     for e in result["dates"]:
         m = e["models"][e["selected"]]
-        prior = e["models"]["prior_complaints_5y"]
+        strongest = e.get("strongest_baseline")
+        b = e["models"].get(strongest, {})
         table.add_row(e["as_of"], str(e["cohort"]), str(e["positives"]), str(e["rule"]["flags"]),
-                      _fmt(e["rule"]["precision"]), e["selected"], _fmt(m.get("precision_at_rule_count")),
-                      _fmt(prior.get("precision_at_rule_count")), _fmt(m.get("precision_at_capacity")),
-                      _fmt(m["auc"]))
+                      str(e["rule"]["true_positives"]), e["selected"], _fmt1(m.get("true_positives_at_rule_count")),
+                      _fmt(m.get("precision_at_capacity")), _fmt(m["auc"]), strongest or "-", _fmt(b.get("auc")))
     console.print(table)
+    s = result["summary"]
+    if s.get("selected_to_rule_true_positives") is not None:
+        console.print(f"pooled over the dates, at the rules' flag count: selected {s['selected_true_positives_at_rule_count']:.1f} "
+                      f"true positives, rules {s['rule_true_positives']} ({s['selected_to_rule_true_positives']:.2f}x)")
+    for e in result["dates"]:
+        if e["selection"].get("fallback"):
+            console.print(f"{e['as_of']}: {e['selection']['fallback']}", highlight=False)
+
+
+def _fmt1(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def models_list(

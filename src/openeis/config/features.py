@@ -150,9 +150,24 @@ class LabelsConfig(_Model):
 
 
 class SplitsConfig(_Model):
-    start: str = Field("2017-01-01", description="First as-of date of the plan.")
-    end: str = Field("2024-01-01", description="Last as-of date of the plan (inclusive).")
-    frequency_months: int = Field(3, ge=1, description="Months between as-of dates.")
+    start: str | None = Field(None, description="First as-of date of the plan. Default: "
+                              "derived for each test date, `lookback_years` before it (and no "
+                              "earlier than a year after the first record the label counts).")
+    end: str | None = Field(None, description="Last as-of date of the plan (inclusive). Default: "
+                            "derived for each test date, the latest date whose label has matured.")
+    frequency_months: int = Field(12, ge=1, description="Months between as-of dates (a derived "
+                                  "plan counts them back from the test date). The default, the label "
+                                  "window, makes each officer's outcome windows tile time: every "
+                                  "outcome is counted once.")
+    lookback_years: int = Field(8, ge=1, description="Without `start`: training dates go back "
+                                "this many years before the test date.")
+    label_maturity_months: int | None = Field(
+        None, ge=0, description="Months a training date's label window must have been closed by "
+        "the test date before the date is trained on: findings take months to be decided, and a "
+        "label read before they are makes recent complainants look clean (docs/models.md). "
+        "Default: measured on each test date, the median time from the outcome being recorded "
+        "to being decided among the outcomes decided by then (over `lookback_years`), rounded "
+        "up to whole steps of `frequency_months`; 0 for a label with no decision.")
     label: str = Field("sustained_12m", description="Label whose window decides which "
                        "training dates a test date may use.")
     first_test: str | None = Field(None, description="First test date; default: the first "
@@ -161,4 +176,6 @@ class SplitsConfig(_Model):
     max_train_dates: int = Field(0, ge=0, description="Keep only the latest N training dates "
                                  "(0: all).")
     known_at_test_date: bool = Field(True, description="Training labels computed from what was "
-                                     "known on the test date (decisions made later not yet known).")
+                                     "known on the test date (decisions made later not yet known). "
+                                     "`false` takes them as the store knows them now: hindsight a "
+                                     "force never has, for comparison only.")

@@ -59,8 +59,10 @@ def model_card(store: Store, entry: registry.RegisteredModel) -> dict:
                   "comparison with peers in the same unit and role, role and unit function, "
                   "tenure. Never protected characteristics.",
         "validation": {"method": "temporal: trained on earlier dates, validated on later ones",
-                       "precision_at_capacity_by_fold": chosen.get("folds"),
-                       "mean_precision_at_capacity": chosen.get("mean")},
+                       # models trained before issue 17 were selected on precision at capacity
+                       "measure": selection.get("measure", "precision_at_capacity"),
+                       "by_fold": chosen.get("folds"), "mean": chosen.get("mean"),
+                       "fallback_to_baseline": selection.get("fallback")},
         "provenance": {"config_hash": entry.config_hash, "data_hash": entry.data_hash,
                        "code_version": entry.code_version},
         "bias_audit": None if audit is None else {"as_of": audit["as_of"], "within_band": audit["within_band"]},

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from openeis.config import OpenEISConfig
-from openeis.features.dates import add_months
+from openeis.features.dates import add_months, month_range
 from openeis.features.labels import label_window_months
 from openeis.models import data, registry
 from openeis.models.evaluation import top_k
@@ -42,10 +42,15 @@ class ModelAudit:
 
 
 def default_audit_date(store: Store, config: OpenEISConfig, label: str) -> date:
-    """The latest plan date whose label window has closed in the data."""
+    """The latest date whose label window has closed in the data (of the configured plan's
+    dates, if the config has one)."""
     latest = data.latest_data_date(store)
     window = label_window_months(label, config.labels)
-    closed = [d for d in data.plan_dates(config) if add_months(d, window) <= latest]
+    s = config.splits
+    if not (s.start and s.end):
+        return add_months(latest, -window)
+    plan = month_range(date.fromisoformat(s.start), date.fromisoformat(s.end), s.frequency_months)
+    closed = [d for d in plan if add_months(d, window) <= latest]
     if not closed:
         raise ValueError(f"no as-of date of the split plan has a closed {window}-month label window "
                          f"by {latest}: give --as-of")

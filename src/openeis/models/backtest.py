@@ -1,9 +1,11 @@
 """Backtests: replay what the force could have done on each test date, and score it.
 
-For each test date T: training dates are the plan dates whose label window closed by T,
-their labels computed as known on T (findings decided later are still open); candidates are
-selected on folds inside those dates only; the cohort on T is scored and compared with the
-label as the store knows it now. Rules and the prior-count ranking are scored the same way.
+For each test date T: training dates are the dates whose label has matured by T
+(features/splits.py), their labels computed as known on T (findings decided later are still
+open); candidates are selected on folds inside those dates only; the cohort on T is scored
+and compared with the label as the store knows it now. The baselines (department rules,
+prior complaint count, empirical-Bayes complaint rate: models/baselines.py) are scored the
+same way, and each date names the strongest of them, against which the model is judged.
 """
 
 from __future__ import annotations
@@ -50,8 +52,16 @@ def precision_curve(scores: np.ndarray, labels: np.ndarray) -> list[float | None
     return out
 
 
+def strongest_baseline(models: dict) -> str | None:
+    """The baseline with the highest AUC on the date (then average precision)."""
+    scored = [(m.get("auc"), m.get("average_precision") or 0.0, name)
+              for name, m in models.items() if name in baselines.NAMES and m.get("auc") is not None]
+    return max(scored)[2] if scored else None
+
+
 def evaluate_date(test_date: date, training: LoadedTraining | StreamedTraining, test: pd.DataFrame, label: str,
-                  train_dates: list[date], config: OpenEISConfig, label_closed: bool) -> DateResult:
+                  train_dates: list[date], config: OpenEISConfig, label_closed: bool,
+                  records_start: date | None = None) -> DateResult:
     y = test[label].to_numpy()
     capacity = config.flags.capacity(len(test))
     rules = rule_flags(test, config.rules.rules)
@@ -60,27 +70,36 @@ def evaluate_date(test_date: date, training: LoadedTraining | StreamedTraining, 
     entry = {
         "as_of": test_date.isoformat(), "cohort": int(len(test)), "positives": int(y.sum()),
         "capacity": capacity, "train_dates": [d.isoformat() for d in train_dates],
+        "train_labels_known_at": _iso(data.training_labels_known_at(config, test_date)),
         "train_rows": training.rows, "train_positives": training.positives, "streamed": training.streamed,
         "label_window_closed": label_closed,
         "rule": flag_metrics(rules, y),
         "models": {}, "selected": selection.selected.name, "selection": selection.summary(),
     }
     result = DateResult(entry)
-    for candidate in grid(config.models):
+    candidates = grid(config.models) + ([selection.selected] if selection.fallback else [])
+    for candidate in candidates:
         is_selected = candidate.name == selection.selected.name
-        model = training.fit(candidate, calibrate=is_selected)
+        model = training.fit(candidate, calibrate=is_selected, selection=selection)
         scores = model.decision_function(test)
         entry["models"][candidate.name] = ranking_metrics(scores, y, rule_count, capacity)
         result.curves[candidate.name] = precision_curve(scores, y)
         if is_selected:
             result.calibration = calibration_bins(model.predict_proba(test)[:, 1], y)
+            entry["calibration"] = result.calibration  # deciles: mean predicted vs observed
             result.selected_scores = scores
-    prior = baselines.prior_count_scores(test)
-    entry["models"][baselines.PRIOR_COUNT_NAME] = ranking_metrics(prior, y, rule_count, capacity)
-    result.curves[baselines.PRIOR_COUNT_NAME] = precision_curve(prior, y)
+    for name, scores in baselines.baseline_scores(test, config.rules.rules, records_start).items():
+        entry["models"][name] = ranking_metrics(scores, y, rule_count, capacity)
+        result.curves[name] = precision_curve(scores, y)
+    entry["baselines"] = list(baselines.NAMES)
+    entry["strongest_baseline"] = strongest_baseline(entry["models"])
     # the rule as a single point: its precision at its own flag count
     result.curves["rule"] = [entry["rule"]["precision"]]
     return result
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], label: str,
@@ -89,13 +108,16 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
     they are built here, all in one pass)."""
     step = progress or (lambda *_: None)
     window = label_window_months(label, config.labels)
-    plans = {t: data.training_dates(config, t, label) for t in sorted(test_dates)}
+    records_start = data.first_record_date(store, label, config)
+    maturity = {t: data.label_maturity(store, label, config, t) for t in sorted(test_dates)}
+    plans = {t: data.training_dates(config, t, label, records_start, maturity[t]) for t in sorted(test_dates)}
     skipped = [t for t, d in plans.items() if len(d) < config.splits.min_train_dates]
     plans = {t: d for t, d in plans.items() if t not in skipped}
     if not plans:
         raise ValueError(f"no test date has at least {config.splits.min_train_dates} training dates "
-                         f"in the split plan ({config.splits.start}..{config.splits.end} every "
-                         f"{config.splits.frequency_months} months, label window {window} months)")
+                         f"({data.plan_description(config, label)}, measured "
+                         f"{', '.join(f'{m} on {t}' for t, m in maturity.items())}; the label's records "
+                         f"start {records_start or 'nowhere'})")
     every_date = sorted(set(plans) | {d for dates in plans.values() for d in dates})
     if features is not None:
         data.check_feature_file(store, features, every_date)
@@ -116,14 +138,16 @@ def run_backtest(store: Store, config: OpenEISConfig, test_dates: list[date], la
             step(f"backtest: {t}", i, len(plans))
             # One test date at a time, its training rows loaded or streamed as `openeis train`
             # would (every date's training rows of a national backtest at once would not fit in 8 GiB).
-            known = data.label_frame(store, train_dates, label, config, known_at=t)
+            known = data.label_frame(store, train_dates, label, config,
+                                     known_at=data.training_labels_known_at(config, t))
             test = data.with_labels(data.features_of_dates(features, [t]), outcomes, label)
             with tempfile.TemporaryDirectory(prefix="openeis-training-", dir=tmp) as training_dir:
                 training = training_rows(store, train_dates, known, label, config, Path(training_dir),
-                                         features=features)
+                                         features=features, records_start=records_start)
                 result = evaluate_date(t, training, test, label, train_dates, config,
-                                       add_months(t, window) <= latest)
+                                       add_months(t, window) <= latest, records_start)
                 del training
+            result.entry["label_maturity_months"] = maturity[t]
             result.entry["audit"] = audit_date(characteristics, config, test, label, result.selected_scores)
             results.append(result)
     report = {"label": label, "dates": [r.entry for r in results],
@@ -153,14 +177,17 @@ def audit_date(characteristics: pd.DataFrame, config: OpenEISConfig, test: pd.Da
 
 
 def summarise(entries: list[dict]) -> dict:
-    """Means over the dates: selected model vs rule vs prior count, at the rule's flag count
-    and at capacity."""
+    """Means over the dates: selected model vs rule vs the baselines, at the rule's flag count
+    and at capacity; true positives at the rule's flag count pooled over the dates."""
     def mean(values):
         values = [v for v in values if v is not None]
         return float(np.mean(values)) if values else None
 
     selected = [e["models"][e["selected"]] for e in entries]
     prior = [e["models"][baselines.PRIOR_COUNT_NAME] for e in entries]
+    strongest = [e["models"].get(e.get("strongest_baseline"), {}) for e in entries]
+    rule_tp = sum(e["rule"]["true_positives"] for e in entries)
+    selected_tp = sum(m.get("true_positives_at_rule_count") or 0.0 for m in selected)
     return {
         "dates": len(entries),
         "rule_precision": mean([e["rule"]["precision"] for e in entries]),
@@ -170,6 +197,13 @@ def summarise(entries: list[dict]) -> dict:
         "prior_count_precision_at_capacity": mean([m.get("precision_at_capacity") for m in prior]),
         "selected_auc": mean([m["auc"] for m in selected]),
         "prior_count_auc": mean([m["auc"] for m in prior]),
+        "strongest_baseline_auc": mean([m.get("auc") for m in strongest]),
+        "selected_auc_over_strongest_baseline": [
+            None if m.get("auc") is None or b.get("auc") is None else round(m["auc"] - b["auc"], 6)
+            for m, b in zip(selected, strongest)],
+        "rule_true_positives": rule_tp,
+        "selected_true_positives_at_rule_count": selected_tp,
+        "selected_to_rule_true_positives": selected_tp / rule_tp if rule_tp else None,
     } | verdicts(entries)
 
 
@@ -177,7 +211,8 @@ def verdicts(entries: list[dict]) -> dict:
     """Does the selected model beat the baselines? Judged on the means over the test dates
     (one date's top 2% is a few dozen officers: too few to judge alone); the per-date wins
     are counted beside. At capacity (what a department can review) against the prior-count
-    ranking and the rule's precision; at the rule's own flag count against the rule."""
+    ranking and the rule's precision; at the rule's own flag count against the rule; over the
+    whole ranking (AUC) against each date's strongest baseline."""
     def compare(model_value, baseline_value) -> tuple[bool | None, int, int]:
         pairs = [(model_value(e), baseline_value(e)) for e in entries]
         pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
@@ -198,6 +233,9 @@ def verdicts(entries: list[dict]) -> dict:
         "selected_beats_prior_count_at_capacity": compare(
             lambda e: selected(e).get("precision_at_capacity"),
             lambda e: e["models"][baselines.PRIOR_COUNT_NAME].get("precision_at_capacity")),
+        "selected_beats_strongest_baseline_auc": compare(
+            lambda e: selected(e).get("auc"),
+            lambda e: e["models"].get(e.get("strongest_baseline"), {}).get("auc")),
     }
     out = {}
     for name, (verdict, wins, n) in checks.items():

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 from openeis import thread_pools
 from openeis.config import OpenEISConfig
 from openeis.features import build_features, compute_labels
-from openeis.features.dates import add_months, month_range
+from openeis.features import splits
+from openeis.features.dates import add_months
 from openeis.features.labels import label_window_months
 from openeis.schema import TABLES
 from openeis.store import Store
@@ -127,18 +128,88 @@ def with_labels(features: pd.DataFrame, labels: pd.DataFrame, label: str) -> pd.
     return joined
 
 
-def plan_dates(config: OpenEISConfig) -> list[date]:
+def training_dates(config: OpenEISConfig, test_date: date, label: str, records_start: date | None = None,
+                   maturity_months: int | None = None) -> list[date]:
+    """The as-of dates a model for `test_date` trains on: those whose label has matured by
+    then (features/splits.py). `records_start` (`first_record_date`) bounds a derived plan;
+    `maturity_months` (`label_maturity`) is the label's maturity on the date."""
+    return splits.training_dates(test_date, config.splits, label_window_months(label, config.labels),
+                                 records_start, maturity_months)
+
+
+def label_maturity(store: Store, label: str, config: OpenEISConfig, test_date: date) -> int:
+    """Months a training date's label window must have been closed by `test_date`:
+    `[splits] label_maturity_months`, or the median time from an outcome of the label being
+    recorded to being decided, among those decided by `test_date` and recorded in the
+    `lookback_years` before it, rounded up to whole steps of the plan. 0 for a label with no
+    decision (it is known as soon as it is recorded)."""
+    if config.splits.label_maturity_months is not None:
+        return config.splits.label_maturity_months
+    return splits.maturity_steps(decision_months(store, label, config, test_date), config.splits)
+
+
+def decision_months(store: Store, label: str, config: OpenEISConfig, test_date: date) -> float:
+    """Median months from the label's outcome being recorded (its `on` time) to being decided,
+    as the store knew it on `test_date` (the leakage rules' own source relation)."""
+    from openeis.features.compile import _phase_for
+    from openeis.features.dates import day_number
+    from openeis.features.engine import query_arrow
+    from openeis.features.labels import ON_COLUMNS, label_definitions
+    from openeis.features.sources import source, source_sql
+
+    definition = label_definitions(config.labels)[label]
+    if definition.any_of:
+        return max(decision_months(store, name, config, test_date) for name in definition.any_of)
+    src = source(definition.source)
+    if _phase_for(src, definition.where) != "state":
+        return 0.0  # the label reads no decision
+    on, today = ON_COLUMNS[definition.on], day_number(test_date)
+    since = day_number(add_months(test_date, -12 * config.splits.lookback_years))
+    sql = (f"SELECT median(s.vis_day - s.{on}) FROM ({source_sql(src, 'state')}) s "
+           f"WHERE s.phase = 'decided' AND s.vis_day <= {today} AND s.{on} >= {since} AND s.{on} < {today}"
+           + (f" AND ({definition.where})" if definition.where else ""))
+    days = query_arrow(store, sql).column(0)[0].as_py()
+    return 0.0 if days is None else float(days) / 30.44
+
+
+def training_labels_known_at(config: OpenEISConfig, test_date: date) -> date | None:
+    """Training labels as known on the test date, or (`known_at_test_date = false`, for
+    comparison only) as the store knows them now."""
+    return test_date if config.splits.known_at_test_date else None
+
+
+def plan_description(config: OpenEISConfig, label: str) -> str:
+    """The split plan in words, for messages."""
     s = config.splits
-    return month_range(date.fromisoformat(s.start), date.fromisoformat(s.end), s.frequency_months)
-
-
-def training_dates(config: OpenEISConfig, test_date: date, label: str) -> list[date]:
-    """Plan dates whose label window has closed by `test_date` (only those can be learnt from)."""
     window = label_window_months(label, config.labels)
-    dates = [d for d in plan_dates(config) if add_months(d, window) <= test_date]
-    if config.splits.max_train_dates:
-        dates = dates[-config.splits.max_train_dates:]
-    return dates
+    dates = (f"plan {s.start}..{s.end}" if s.start and s.end else
+             f"from {s.start}" if s.start else f"up to {s.end}" if s.end else
+             f"derived: {s.lookback_years} years back")
+    maturity = ("the label's maturity (months)" if s.label_maturity_months is None
+                else f"{s.label_maturity_months} months")
+    return (f"{dates} every {s.frequency_months} months; a date's {window}-month label window must have "
+            f"closed {maturity} before the test date")
+
+
+def first_record_date(store: Store, label: str, config: OpenEISConfig) -> date | None:
+    """The first day of the month of the first record the label counts (its source table's
+    earliest `recorded_at`): the outcome's own history begins there, whatever older roster
+    or posting entries the store holds."""
+    from openeis.features.labels import label_definitions
+    from openeis.features.sources import source
+
+    definitions = label_definitions(config.labels)
+
+    def tables(name: str) -> set[str]:
+        d = definitions[name]
+        return set().union(*(tables(n) for n in d.any_of)) if d.any_of else {source(d.source).table}
+
+    days = []
+    for table in sorted(tables(label)):
+        value = store.scalar(f"SELECT min(recorded_at) FROM {table}")
+        if value is not None:
+            days.append(value.date() if isinstance(value, datetime) else value)
+    return min(days).replace(day=1) if days else None
 
 
 def latest_data_date(store: Store) -> date:

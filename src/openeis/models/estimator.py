@@ -77,27 +77,65 @@ class MedianImputer(TransformerMixin, BaseEstimator):
         return X
 
 
-def _new_estimator(candidate: Candidate, seed: int, threads: int | None):
+class NeverHappenedImputer(MedianImputer):
+    """MedianImputer, except in the "days since the last X" columns (`never_columns`, their
+    indices), where NULL means X never happened: longer ago than any X on record, so the
+    column's largest training value, plus a 0/1 column "never" appended for each (in the order
+    of `never_columns`), so the model can weigh "never" apart from "long ago". (The median
+    said an officer never complained about had last been complained about a typical while ago.)"""
+
+    def __init__(self, never_columns: tuple[int, ...] = ()):
+        self.never_columns = never_columns
+
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        never = list(self.never_columns)
+        if never and len(X):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                longest = np.nanmax(np.asarray(X, dtype=float)[:, never], axis=0)
+            self.statistics_[never] = np.where(np.isnan(longest), 0.0, longest)
+        return self
+
+    def transform(self, X):
+        never = list(self.never_columns)
+        missing = np.isnan(np.asarray(X, dtype=float)[:, never]) if never else None
+        out = super().transform(X)
+        return out if missing is None else np.hstack([out, missing.astype(float)])
+
+
+def never_columns(columns: list[str]) -> tuple[int, ...]:
+    """Indices of the "days since the last X" columns (NULL when X never happened)."""
+    return tuple(i for i, c in enumerate(columns) if c.endswith("_days_since"))
+
+
+def _new_estimator(candidate: Candidate, seed: int, threads: int | None, columns: list[str] | None = None):
     if candidate.kind == "logistic":
         return Pipeline([
-            # median for unknowns (e.g. days since an event that never happened is NULL)
-            ("impute", MedianImputer()),
+            # median for unknowns; "never happened" apart (NeverHappenedImputer)
+            ("impute", NeverHappenedImputer(never_columns(columns or []))),
             ("log", FunctionTransformer(signed_log1p)),
             ("scale", StandardScaler(copy=False)),  # its input is the log step's own output
             ("model", LogisticRegression(C=candidate.params.get("C", 0.1), max_iter=2000)),
         ])
+    if candidate.kind == "baseline":  # a baseline's own ranking (the selection's fallback)
+        from openeis.models.baselines import BaselineScore
+
+        return BaselineScore(candidate.params["baseline"])
     if candidate.kind == "lightgbm":
         from lightgbm import LGBMClassifier
 
         # deterministic needs a fixed histogram layout; column-wise is 1.4-1.5x faster than
         # row-wise on ~250 features with half of them sampled per tree (docs/benchmarks.md)
-        return LGBMClassifier(**candidate.params, random_state=seed, n_jobs=thread_pools.threads(threads), verbose=-1,
+        params = {k: v for k, v in candidate.params.items() if k != "columns"}
+        return LGBMClassifier(**params, random_state=seed, n_jobs=thread_pools.threads(threads), verbose=-1,
                               deterministic=True, force_col_wise=True)
     raise ValueError(f"unknown model kind {candidate.kind!r}")
 
 
-def _fit(candidate: Candidate, X: np.ndarray, y: np.ndarray, seed: int, threads: int | None):
-    estimator = _new_estimator(candidate, seed, threads)
+def _fit(candidate: Candidate, X: np.ndarray, y: np.ndarray, seed: int, threads: int | None,
+         columns: list[str] | None = None):
+    estimator = _new_estimator(candidate, seed, threads, columns)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # e.g. all-NaN columns in a fold
         estimator.fit(X, y)
@@ -137,25 +175,47 @@ class RiskModel:
         self.calibration_folds = calibration_folds
 
     def fit(self, frame: pd.DataFrame, y, groups=None, calibrate: bool = True) -> RiskModel:
+        """Fit on a feature frame; `calibrate`: Platt scaling on out-of-fold margins, folds by
+        `groups` (the as-of dates) when there are enough of them."""
+        spec = MatrixSpec.from_training(frame)
+        X = self._fit_matrix(spec, spec.matrix(frame), y)
+        if calibrate:
+            self.calibrate_by_refits(X, np.asarray(y, dtype=int), groups)
+        return self
+
+    def fit_matrix(self, spec: MatrixSpec, X: np.ndarray, y) -> RiskModel:
+        """Fit on the matrix of `spec` (uncalibrated: platt_ = (1, 0)). A candidate with
+        `columns` in its parameters reads only those columns."""
+        self._fit_matrix(spec, X, y)
+        return self
+
+    def _fit_matrix(self, spec: MatrixSpec, X: np.ndarray, y) -> np.ndarray:
+        """fit_matrix, returning the matrix the estimator was fitted on."""
         y = np.asarray(y, dtype=int)
         if y.min() == y.max():
             raise ValueError("training labels are all the same: nothing to learn")
-        self.spec_ = MatrixSpec.from_training(frame)
-        X = self.spec_.matrix(frame)
-        self.estimator_ = _fit(self.candidate, X, y, self.seed, self.threads)
+        columns = self.candidate.params.get("columns")
+        if columns:
+            X = X[:, [spec.columns.index(c) for c in columns]]
+            spec = spec.restricted(columns)
+        self.spec_ = spec
+        self.estimator_ = _fit(self.candidate, X, y, self.seed, self.threads, spec.columns)
         self.platt_ = (1.0, 0.0)
-        if calibrate:
-            out_of_fold = np.empty(len(y))
-            for train, test in _folds(y, None if groups is None else np.asarray(groups),
-                                      self.calibration_folds, self.seed):
-                if y[train].min() == y[train].max():
-                    out_of_fold[test] = _margin(self.estimator_, X[test])
-                    continue
-                fold = _fit(self.candidate, X[train], y[train], self.seed, self.threads)
-                out_of_fold[test] = _margin(fold, X[test])
-            platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold[:, None], y)
-            self.platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
-        return self
+        return X
+
+    def calibrate_by_refits(self, X: np.ndarray, y: np.ndarray, groups=None) -> None:
+        """Platt scaling on out-of-fold margins of refits (folds by as-of date): for training
+        without validation folds; `train` and `backtest` calibrate on their out-of-time folds."""
+        out_of_fold = np.empty(len(y))
+        for train, test in _folds(y, None if groups is None else np.asarray(groups),
+                                  self.calibration_folds, self.seed):
+            if y[train].min() == y[train].max():
+                out_of_fold[test] = _margin(self.estimator_, X[test])
+                continue
+            fold = _fit(self.candidate, X[train], y[train], self.seed, self.threads, self.spec_.columns)
+            out_of_fold[test] = _margin(fold, X[test])
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold[:, None], y)
+        self.platt_ = (float(platt.coef_[0, 0]), float(platt.intercept_[0]))
 
     @property
     def input_features(self) -> list[str]:
@@ -182,15 +242,20 @@ class RiskModel:
         import shap
 
         X = self.spec_.matrix(frame)
+        sources = [self.spec_.source_column(c) for c in self.spec_.columns]
         if isinstance(self.estimator_, Pipeline):
             transform = self.estimator_[:-1]
             linear = self.estimator_[-1]
             Z = transform.transform(X)
+            # the "never happened" columns the imputer appends count for their feature
+            sources += [sources[i] for i in getattr(self.estimator_[0], "never_columns", ())]
             # The scaler centres the training data at 0, so its mean is the background.
             explainer = shap.LinearExplainer((linear.coef_[0], linear.intercept_[0]),
                                              np.zeros((1, Z.shape[1])))
             values = explainer.shap_values(Z)
             base = np.full(len(X), float(np.ravel(explainer.expected_value)[0]))
+        elif hasattr(self.estimator_, "shapley"):  # a baseline's ranking (models/baselines.py)
+            values, base = self.estimator_.shapley(X)
         else:
             # a LightGBM classifier, or the Booster of a streamed training (models/streamed.py)
             explainer = shap.TreeExplainer(getattr(self.estimator_, "booster_", self.estimator_))
@@ -204,7 +269,6 @@ class RiskModel:
         a, b = self.platt_
         values = np.asarray(values) * a
         base = base * a + b
-        sources = [self.spec_.source_column(c) for c in self.spec_.columns]
         names = list(dict.fromkeys(sources))
         index = {n: i for i, n in enumerate(names)}
         summed = np.zeros((len(X), len(names)))

@@ -19,20 +19,21 @@ def train_and_register(store: Store, config: OpenEISConfig, as_of: date | None, 
     """`features`: a feature file built earlier holding every training date (else they are
     built here)."""
     as_of = as_of or data.latest_data_date(store)
-    dates = data.training_dates(config, as_of, label)
+    records_start = data.first_record_date(store, label, config)
+    maturity = data.label_maturity(store, label, config, as_of)
+    dates = data.training_dates(config, as_of, label, records_start, maturity)
     if len(dates) < config.splits.min_train_dates:
-        raise ValueError(
-            f"only {len(dates)} as-of dates of the split plan ({config.splits.start}..{config.splits.end}) "
-            f"have a closed label window by {as_of}; {config.splits.min_train_dates} needed "
-            "(change [splits] in the config or --as-of)")
+        raise ValueError(f"only {len(dates)} training dates before {as_of} "
+                         f"({data.plan_description(config, label)}: {maturity}); "
+                         f"{config.splits.min_train_dates} needed (change [splits] in the config or --as-of)")
     if features is not None:
         data.check_feature_file(store, features, dates)
-    labels = data.label_frame(store, dates, label, config, known_at=as_of)
+    labels = data.label_frame(store, dates, label, config, known_at=data.training_labels_known_at(config, as_of))
     with tempfile.TemporaryDirectory(prefix="openeis-train-") as tmp:
         training = training_rows(store, dates, labels, label, config, Path(tmp), progress=progress,
-                                 features=features)
+                                 features=features, records_start=records_start)
         del labels
         result = train_with(training, dates, as_of)
     return registry.register(store, result.model, label=label, trained_as_of=as_of, train_dates=dates,
                              config=config, data_hash=data.data_snapshot_hash(store),
-                             metrics=result.metrics(), actor=actor)
+                             metrics=result.metrics() | {"label_maturity_months": maturity}, actor=actor)

@@ -70,6 +70,13 @@ class MatrixSpec:
         check_no_protected(numeric + list(categories))
         return cls(tuple(numeric), categories)
 
+    def restricted(self, columns: list[str]) -> MatrixSpec:
+        """Only these numeric columns (a model on a baseline's inputs)."""
+        unknown = [c for c in columns if c not in self.numeric]
+        if unknown:
+            raise ValueError(f"features missing for the model: {', '.join(unknown)}")
+        return MatrixSpec(tuple(columns), {})
+
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """float64 matrix, NaN for unknown; missing numeric columns are an error."""
         missing = [c for c in self.numeric if c not in frame.columns]

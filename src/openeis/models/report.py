@@ -7,6 +7,7 @@ import numpy as np
 
 from openeis.html_report import escape, figure, fmt, page, plt, svg, table
 from openeis.models.backtest import CURVE_PERCENTS, DateResult
+from openeis.models.baselines import NAMES as BASELINES
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 
@@ -17,7 +18,7 @@ def _curves_chart(result: DateResult) -> str:
     for i, (name, values) in enumerate(result.curves.items()):
         if name == "rule":
             continue
-        style = "--" if name.startswith("prior") else "-"
+        style = "--" if name in BASELINES else "-"
         width = 2.5 if name == e["selected"] else 1.2
         label = name + (" (selected)" if name == e["selected"] else "")
         ax.plot(CURVE_PERCENTS, [np.nan if v is None else v for v in values], style,
@@ -58,8 +59,10 @@ window had closed, with findings as they stood on the test date. <i>Precision</i
 of flagged officers who went on to have the outcome; <i>at capacity</i> means when flagging as
 many officers as reviewers can see. The threshold rules flag everyone over a threshold, so they
 are one point (a star); a model compared "at the rule's count" flags the same number of
-officers. The prior-count baseline ranks officers by complaints in the previous 5 years.
-Calibration compares the predicted probability with what happened: points on the dotted line
+officers. The baselines (dashed) rank officers by the number of rules they trigger
+(department_rules), by complaints in the previous 5 years (prior_complaints_5y), and by
+complaints per year of service shrunk towards the force's rate (empirical_bayes_rate); the
+model is judged against the strongest of them on each date. Calibration compares the predicted probability with what happened: points on the dotted line
 are well calibrated.</p></div>"""
 
 
@@ -69,6 +72,7 @@ def backtest_html(result: dict, details: list[DateResult], force_name: str) -> s
         ["threshold rules", fmt(s["rule_precision"]), "-", "-"],
         ["selected model", fmt(s["selected_precision_at_rule_count"]), fmt(s["selected_precision_at_capacity"]), fmt(s["selected_auc"])],
         ["prior complaints (5 years)", fmt(s["prior_count_precision_at_rule_count"]), fmt(s["prior_count_precision_at_capacity"]), fmt(s["prior_count_auc"])],
+        ["strongest baseline on each date", "-", "-", fmt(s.get("strongest_baseline_auc"))],
     ]
     body = [HOW_TO_READ, f"<p>Label: <b>{escape(result['label'])}</b>; {s['dates']} test dates.</p>",
             "<h2>Summary (means over test dates)</h2>",
@@ -78,19 +82,26 @@ def backtest_html(result: dict, details: list[DateResult], force_name: str) -> s
     rows = []
     for e in result["dates"]:
         m = e["models"][e["selected"]]
-        p = e["models"]["prior_complaints_5y"]
+        strongest = e.get("strongest_baseline")
+        b = e["models"].get(strongest, {})
         rows.append([e["as_of"], e["cohort"], e["positives"], e["capacity"], e["rule"]["flags"],
-                     fmt(e["rule"]["precision"]), e["selected"], fmt(m.get("precision_at_rule_count")),
-                     fmt(p.get("precision_at_rule_count")), fmt(m.get("precision_at_capacity")),
-                     fmt(p.get("precision_at_capacity")), fmt(m["auc"])])
+                     e["rule"]["true_positives"], e["selected"], fmt(m.get("true_positives_at_rule_count")),
+                     fmt(m.get("precision_at_capacity")), fmt(m["auc"]), strongest or "-",
+                     fmt(b.get("true_positives_at_rule_count")), fmt(b.get("precision_at_capacity")),
+                     fmt(b.get("auc"))])
     body.append("<h2>Per test date</h2>")
-    body.append(table(["as of", "cohort", "positives", "capacity", "rule flags", "rule precision",
-                       "selected model", "model at rule count", "prior count at rule count",
-                       "model at capacity", "prior count at capacity", "model AUC"], rows))
+    body.append(table(["as of", "cohort", "positives", "capacity", "rule flags", "rule true positives",
+                       "selected model", "its true positives at rule count", "its precision at capacity",
+                       "its AUC", "strongest baseline", "its true positives at rule count",
+                       "its precision at capacity", "its AUC"], rows))
+    fallbacks = [f"{e['as_of']}: {e['selection']['fallback']}" for e in result["dates"]
+                 if e.get("selection", {}).get("fallback")]
+    if fallbacks:
+        body.append("<h3>Fallback to a baseline</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in fallbacks) + "</ul>")
     for d in details:
         body.append(f"<h2>{escape(d.entry['as_of'])}</h2>")
         body.append(figure(_curves_chart(d), "Precision among the top k% of officers for each model "
-                           "and the prior-count baseline; the star is the threshold rules."))
+                           "and each baseline (dashed); the star is the threshold rules."))
         if d.calibration:
             body.append(figure(_calibration_chart(d), "Predicted probability against the observed "
                                "outcome rate, by decile of predicted probability."))

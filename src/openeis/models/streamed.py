@@ -15,8 +15,6 @@ docs/scale.md, "Training at scale".
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -25,23 +23,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sklearn.linear_model import LogisticRegression
 
-from openeis import thread_pools
 from openeis.config import OpenEISConfig
-from openeis.features.labels import label_window_months
 from openeis.models.estimator import Candidate, RiskModel, _folds, grid
-from openeis.models.evaluation import precision_at_capacity
 from openeis.models.matrix import CATEGORICAL, MatrixSpec
 from openeis.models import data
 from openeis.models.train import (
+    BinnedRows,
     LoadedTraining,
     Selection,
     TrainingResult,
-    choose,
+    as_model,
     fit_candidate,
+    fit_platt,
+    select,
     train_with,
-    validation_folds,
 )
 from openeis.store import Store
 
@@ -136,60 +132,16 @@ def _sequence(file: TrainingFile):
     return MatrixRows()
 
 
-@dataclass
-class BinnedRows:
-    """The training file binned once per set of Dataset parameters (candidates that share
-    `max_bin` share it); each fit takes a subset of its rows."""
-
-    file: TrainingFile
-    config: OpenEISConfig
-
-    def __post_init__(self):
-        self.datasets: dict[tuple, object] = {}
-
-    def dataset(self, candidate: Candidate):
-        import lightgbm as lgb
-
-        key = (candidate.params.get("max_bin", 255),)
-        if key not in self.datasets:
-            params = {"max_bin": key[0], "verbose": -1, "seed": self.config.models.seed,
-                      "num_threads": thread_pools.threads(self.config.models.threads)}
-            data = lgb.Dataset(_sequence(self.file), label=self.file.y, params=params, free_raw_data=True)
-            self.datasets[key] = data.construct()
-        return self.datasets[key]
-
-    def fit(self, candidate: Candidate, rows: np.ndarray):
-        """A LightGBM Booster on these rows (at most `max_train_rows`, chosen by the seed)."""
-        import lightgbm as lgb
-
-        m = self.config.models
-        if len(rows) > m.max_train_rows:
-            rows = np.sort(np.random.default_rng(m.seed).choice(rows, size=m.max_train_rows, replace=False))
-        subset = self.dataset(candidate).subset(rows.tolist())
-        params = {"objective": "binary", "verbose": -1, "seed": m.seed, "num_threads": thread_pools.threads(m.threads),
-                  "deterministic": True, "force_col_wise": True, **candidate.params}  # as estimator.py
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return lgb.train(params, subset)
-
-
-def _as_model(candidate: Candidate, spec: MatrixSpec, booster, config: OpenEISConfig) -> RiskModel:
-    m = config.models
-    model = RiskModel(candidate, seed=m.seed, threads=m.threads, calibration_folds=m.calibration_folds)
-    model.spec_ = spec
-    model.estimator_ = booster
-    model.platt_ = (1.0, 0.0)
-    return model
-
-
 def fit_streamed(candidate: Candidate, file: TrainingFile, binned: BinnedRows, rows: np.ndarray,
                  config: OpenEISConfig, calibrate: bool) -> RiskModel:
-    """Fit one candidate on these rows of the file, as `train.fit_candidate` does in memory."""
+    """Fit one candidate on these rows of the file, calibrated on refits over folds by as-of
+    date (for a training without validation folds; `StreamedTraining.fit` calibrates on its
+    selection's out-of-time margins)."""
     m = config.models
     if candidate.kind != "lightgbm":
         frame = file.sample_frame(rows, m.streamed_logistic_rows, m.seed)
         return fit_candidate(candidate, frame, file.label, config, calibrate=calibrate)
-    model = _as_model(candidate, file.spec, binned.fit(candidate, rows), config)
+    model = as_model(candidate, file.spec, binned.fit(candidate, rows), config)
     if calibrate:
         model.platt_ = _platt(candidate, file, binned, rows, model, config)
     return model
@@ -202,36 +154,14 @@ def _platt(candidate: Candidate, file: TrainingFile, binned: BinnedRows, rows: n
     groups = file.date_of_row[rows]
     out_of_fold = np.empty(len(rows))
     for train, test in _folds(y, groups, config.models.calibration_folds, config.models.seed):
-        fold = model if y[train].min() == y[train].max() else _as_model(
+        fold = model if y[train].min() == y[train].max() else as_model(
             candidate, file.spec, binned.fit(candidate, rows[train]), config)
         for d in np.unique(groups[test]):  # held-out rows scored a date at a time
             day = file.dates[d]
             where = np.flatnonzero(groups == d)
             margins = fold.decision_function(file.frame_of(day))
             out_of_fold[where] = margins[rows[where] - file.ranges[day][0]]
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold[:, None], y)
-    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
-
-
-def select_streamed(file: TrainingFile, binned: BinnedRows, dates: list[date], config: OpenEISConfig,
-                    candidates: list[Candidate]) -> Selection:
-    """`train.select` on the file: the same folds, the same precision at capacity."""
-    window = label_window_months(file.label, config.labels)
-    folds = validation_folds(dates, window, config.models.validation_dates)
-    selection = Selection(candidates[0], [v.isoformat() for v, _ in folds], {c.name: [] for c in candidates})
-    for v, earlier in folds:
-        rows = file.rows_of(earlier)
-        test = file.frame_of(v)
-        capacity = config.flags.capacity(len(test))
-        for c in candidates:
-            if len(np.unique(file.y[rows])) < 2:
-                selection.precision[c.name].append(float("nan"))
-                continue
-            model = fit_streamed(c, file, binned, rows, config, calibrate=False)
-            scores = model.decision_function(test)
-            selection.precision[c.name].append(precision_at_capacity(scores, test[file.label].to_numpy(), capacity))
-    selection.selected = choose(candidates, selection.precision, config.models.selection)
-    return selection
+    return fit_platt(out_of_fold, y)
 
 
 class StreamedTraining:
@@ -239,11 +169,13 @@ class StreamedTraining:
 
     streamed = True
 
-    def __init__(self, path: Path, label: str, config: OpenEISConfig):
+    def __init__(self, path: Path, label: str, config: OpenEISConfig, records_start: date | None = None):
         self.file = TrainingFile(path, label)
-        self.binned = BinnedRows(self.file, config)
+        self.binned = BinnedRows(_sequence(self.file), self.file.y, config)
         self.label = label
         self.config = config
+        self.records_start = records_start
+        self.y = self.file.y
 
     @property
     def rows(self) -> int:
@@ -253,31 +185,57 @@ class StreamedTraining:
     def positives(self) -> int:
         return int(self.file.y.sum())
 
-    def select(self, dates: list[date]) -> Selection:
-        return select_streamed(self.file, self.binned, dates, self.config, grid(self.config.models))
+    def rows_of(self, dates: list[date]) -> np.ndarray:
+        return self.file.rows_of(dates)
 
-    def fit(self, candidate: Candidate, calibrate: bool = True) -> RiskModel:
+    def frame_of(self, day: date) -> pd.DataFrame:
+        return self.file.frame_of(day)
+
+    def margins(self, model: RiskModel, day: date, frame: pd.DataFrame | None = None) -> np.ndarray:
+        return model.decision_function(self.file.frame_of(day) if frame is None else frame)
+
+    def fit_rows(self, candidate: Candidate, rows: np.ndarray, platt: tuple[float, float] | None = None) -> RiskModel:
+        """The candidate on these rows (logistic ones on a seeded sample of them)."""
+        m = self.config.models
+        if candidate.kind == "lightgbm":
+            return as_model(candidate, self.file.spec, self.binned.fit(candidate, rows), self.config,
+                            platt or (1.0, 0.0))
+        frame = self.file.sample_frame(rows, m.streamed_logistic_rows, m.seed)
+        model = fit_candidate(candidate, frame, self.label, self.config, calibrate=False)
+        if platt is not None:
+            model.platt_ = platt
+        return model
+
+    def select(self, dates: list[date]) -> Selection:
+        return select(self, dates, self.config, grid(self.config.models))
+
+    def fit(self, candidate: Candidate, calibrate: bool = True, selection: Selection | None = None) -> RiskModel:
+        platt = selection.calibration(candidate) if (calibrate and selection is not None) else None
         every_row = np.arange(len(self.file))
-        return fit_streamed(candidate, self.file, self.binned, every_row, self.config, calibrate)
+        if calibrate and platt is None:
+            return fit_streamed(candidate, self.file, self.binned, every_row, self.config, True)
+        return self.fit_rows(candidate, every_row, platt)
 
 
 def training_rows(store: Store, dates: list[date], labels: pd.DataFrame, label: str, config: OpenEISConfig,
-                  directory: Path, progress=None, features: Path | None = None) -> LoadedTraining | StreamedTraining:
+                  directory: Path, progress=None, features: Path | None = None,
+                  records_start: date | None = None) -> LoadedTraining | StreamedTraining:
     """The dates' features with their labels: loaded, or above `stream_above_rows` written to
     a training file in `directory` (which must outlive the training) and streamed.
     `features`: a feature file holding these dates, built earlier (else they are built here)."""
     if len(labels) > config.models.stream_above_rows:
         path = data.training_file(store, dates, labels, label, config, directory, progress=progress,
                                   features=features)
-        return StreamedTraining(path, label, config)
+        return StreamedTraining(path, label, config, records_start)
     if features is None:
         frame = data.feature_frame(store, dates, config, progress=progress)
     else:
         frame = data.features_of_dates(features, dates)
     frame = data.with_labels(frame, labels, label)  # the unlabelled frame is freed here
-    return LoadedTraining(frame, label, config)
+    return LoadedTraining(frame, label, config, records_start)
 
 
-def train_on_file(path: Path, label: str, dates: list[date], as_of: date, config: OpenEISConfig) -> TrainingResult:
+def train_on_file(path: Path, label: str, dates: list[date], as_of: date, config: OpenEISConfig,
+                  records_start: date | None = None) -> TrainingResult:
     """`train.train_on` for a training file too big to load."""
-    return train_with(StreamedTraining(path, label, config), dates, as_of)
+    return train_with(StreamedTraining(path, label, config, records_start), dates, as_of)

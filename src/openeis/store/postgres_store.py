@@ -205,7 +205,8 @@ class PostgresStore(Store):
         read = pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, min(len(data), 64 << 20)))
         try:
             table = pacsv.read_csv(pa.py_buffer(data), read_options=read,
-                                   parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                                   # one NULL column is an empty line: a row, not nothing
+                                   parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
                                    convert_options=options)
         except pa.ArrowInvalid:  # a value pyarrow cannot parse (e.g. a date before year 1)
             cursor = self.connection.execute(bound, values)
