@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 
 from openeis import __version__
 from openeis.ingest.problems import IngestFailed, Problem
-from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover
+from openeis.ingest.reader import LINE_COLUMN, CanonicalFile, ReadAgain, ReadResult, discover, suffix_of
 from openeis.ingest.validate import (ValueLimits, foreign_key_check, parsed, parsed_timestamp_sql, quote,
                                     typed_value_sql, value_checks)
 from openeis.ingest.versions import correction_sql, keep_earlier_versions
@@ -149,10 +149,12 @@ def already_loaded(store: Store, hashes: dict[str, tuple[str, int]], names: dict
         return set()
     skip = set()
     for table, (sha, size) in hashes.items():
-        fmt = _format_of((names or {}).get(table))
+        here = (names or {}).get(table)
+        fmt = suffix_of(here) if here else None
         last_same = max((loaded_at for name, loaded_at in store.query(
             "SELECT file_name, loaded_at FROM ingest_files WHERE table_name = ? AND sha256 = ? AND size_bytes = ? "
-            "AND quarantined_rows = 0", [table, sha, size]) if fmt is None or _format_of(name) == fmt), default=None)
+            "AND quarantined_rows = 0", [table, sha, size]) if fmt is None or suffix_of(name or "") == fmt),
+            default=None)
         if last_same is None:
             continue
         changed_since = store.scalar(
@@ -161,10 +163,6 @@ def already_loaded(store: Store, hashes: dict[str, tuple[str, int]], names: dict
         if not changed_since:
             skip.add(table)
     return skip
-
-
-def _format_of(file_name: str | None) -> str | None:
-    return file_name.split(".", 1)[1].lower() if file_name and "." in file_name else None
 
 
 def ingest_tables(

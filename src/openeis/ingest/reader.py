@@ -145,10 +145,13 @@ class CanonicalFile:
 
 
 def table_name_of(path: Path) -> str | None:
-    for suffix in SUFFIXES:
-        if path.name.endswith(suffix):
-            return path.name[: -len(suffix)]
-    return None
+    suffix = suffix_of(path.name)
+    return path.name[: -len(suffix)] if suffix else None
+
+
+def suffix_of(file_name: str) -> str | None:
+    """The canonical suffix a file is read by (.csv.gz, .csv, .parquet), or None."""
+    return next((suffix for suffix in SUFFIXES if file_name.endswith(suffix)), None)
 
 
 def discover(directory: Path) -> tuple[list[SourceFile], list[str]]:
