@@ -11,12 +11,8 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import socket
-import threading
-import time
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from openeis.config import OpenEISConfig, SignInConfig
@@ -24,6 +20,7 @@ from openeis.governance import access_log, sign_in
 from openeis.governance.users import get_user
 from openeis.store import open_store
 from openeis.web.app import SECURITY_HEADERS, create_app
+from support.web_server import serving
 from support.web_world import KEY, PASSWORD, build_world
 
 pytestmark = pytest.mark.slow
@@ -131,25 +128,10 @@ def test_an_unexpected_error_is_a_500_page_with_the_headers(client, world, monke
     _has_security_headers(api)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_connection_survives_a_bad_request_and_a_server_error(world, monkeypatch):
     """On a real server (uvicorn, keep-alive): after a 422 and after a 500, the next request on
     the same connection is answered (it was reset)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.url, KEY), host="127.0.0.1", port=port,
-                                           log_level="critical", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(world.url, KEY), log_level="critical") as port:
         cookie = f"{sign_in.SESSION_COOKIE}={_session_cookie(world, 'admin')[0]}"
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
@@ -171,9 +153,6 @@ def test_the_connection_survives_a_bad_request_and_a_server_error(world, monkeyp
         monkeypatch.undo()
         assert get("/queue").status == 200 and connection.sock is first_socket
         connection.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 # -- reviews only where the role may read them ---------------------------------------------------

@@ -2,7 +2,7 @@
 synthetic forces, the web tests' world, running the real command. Nothing here is a test.
 
     postgres_server.py   a throwaway cluster per worker; store_url, any_store, postgres_url
-    commands.py          run_openeis (the real command in a subprocess), store_digest
+    commands.py          run_openeis (the real command in a subprocess), store_digest, table_digests
     handmade.py          a tiny hand-made force written as canonical files
     replay.py            the replay tests: in-process openeis, a force's corrections, assert_identical
     canonical_cut.py     a canonical force cut at D by the shared data's recipe
@@ -17,4 +17,5 @@ synthetic forces, the web tests' world, running the real command. Nothing here i
     detector_force.py    a synthetic force with planted anomalies, for the detectors
     models.py            a small, fast model configuration
     web_world.py         the web tests' force, flags and one account per role
+    web_server.py        the app on a real uvicorn server in a thread (serving, free_port)
 """

@@ -3,13 +3,13 @@ and a digest of everything a store holds, to prove a refused command changed not
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from openeis.application.session import create_store, open_session
 from openeis.config import OpenEISConfig
 from openeis.governance.roles import Action, Actor, Resource, Role
 from openeis.store import open_store
+from support.commands import table_digests
 
 ANALYST = Actor("cli:analyst-1", Role.ANALYST)
 
@@ -41,13 +41,4 @@ def every_table(url: str) -> list[str]:
 
 def full_digest(url: str) -> dict[str, str]:
     """A digest of every table's content, the access log and store_meta included."""
-    tables = every_table(url)
-    store = open_store(url)
-    try:
-        digest = {}
-        for name in tables:
-            rows = sorted(repr(row) for row in store.query(f"SELECT * FROM {name}"))
-            digest[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-        return digest
-    finally:
-        store.close()
+    return table_digests(url, every_table(url))

@@ -31,12 +31,17 @@ def run_openeis(*args: str, cwd: Path, env: dict | None = None, check: bool = Tr
 def store_digest(path: Path) -> dict[str, str]:
     """A digest of every table's content (order-independent), to prove a store unchanged:
     the records, their earlier versions, the identity vault and the bookkeeping."""
-    store = open_store(str(path))
+    names = [t.qualified_name for t in TABLES] + [history_name(t) for t in TABLES] + [
+        "restricted.identity_vault", "quarantine", "record_changes", "ingest_batches", "ingest_files",
+        "store_meta", "schema_migrations"
+    ]
+    return table_digests(str(path), names)
+
+
+def table_digests(url: str, names: list[str]) -> dict[str, str]:
+    """Each named table's content as one order-independent SHA-256."""
+    store = open_store(url)
     try:
-        names = [t.qualified_name for t in TABLES] + [history_name(t) for t in TABLES] + [
-            "restricted.identity_vault", "quarantine", "record_changes", "ingest_batches", "ingest_files",
-            "store_meta", "schema_migrations"
-        ]
         digest = {}
         for name in names:
             rows = sorted(repr(row) for row in store.query(f"SELECT * FROM {name}"))

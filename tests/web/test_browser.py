@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from openeis.web.app import create_app
+from support.web_server import serving
 from support.web_world import KEY, WEB_CONFIG, PASSWORD, build_world
 
 pytestmark = pytest.mark.slow
@@ -32,12 +29,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     if not Path(CHROMIUM).exists():
@@ -46,18 +37,8 @@ def site(tmp_path_factory):
         pytest.skip("chromium not installed (Debian package chromium; .ci/run installs it)")
     work = tmp_path_factory.mktemp("browser")
     world = build_world(str(work / "web.duckdb"), work)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    yield world, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(world.url, KEY, WEB_CONFIG, vault_key_file=world.vault_key_file)) as port:
+        yield world, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
