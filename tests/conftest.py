@@ -10,10 +10,19 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "OPENEIS_THREADS" not in os.e
     _cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     os.environ["OPENEIS_THREADS"] = str(max(1, _cpus // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
+import functools
+
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from openeis.cli import app
+
+# Typer builds the click command from the app's functions on every CliRunner.invoke (about
+# 70 ms: it evaluates the type hints of all 40-odd commands); the suite invokes the CLI a few
+# thousand times, so each test process builds it once. Fails loudly if Typer renames the hook.
+assert callable(typer.testing._get_command)
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 # Fixtures shared by every folder: a throwaway PostgreSQL server, store_url, any_store...
 pytest_plugins = ["support.postgres_server"]

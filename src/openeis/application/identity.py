@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from typing import TYPE_CHECKING
 
 from openeis.application.errors import Invalid, NotFound, Refused, refusing
 from openeis.application.session import Session
 from openeis.governance.roles import Action, Resource, Role
 from openeis.review import officer as officer_records
 from openeis.review.scope import officer_unit
+
+if TYPE_CHECKING:  # openeis.vault imports cryptography: only when a reveal runs
+    from openeis.vault import VaultPrivateKey
 
 MIN_REASON = 10
 
@@ -80,7 +82,7 @@ def reveal(session: Session, officer: str, reason: str) -> Revealed:
     return Revealed(officer, staff_number, name, reason.strip())
 
 
-def _vault_key(session: Session) -> RSAPrivateKey:
+def _vault_key(session: Session) -> VaultPrivateKey:
     """The vault's private key, refused unless it is there, private, and the store's own
     vault key (its public half is the one the store seals with)."""
     from openeis.vault import PUBLIC_KEY_META, VaultKeyError, key_id, public_pem, read_vault_key

@@ -24,8 +24,8 @@ from openeis.store import Store
 from openeis.vault import PUBLIC_KEY_META, Sealer
 
 NAME_PARTS = ("first_name", "middle_name", "last_name", "surname")  # joined in this order
-# RSA-OAEP with SHA-256 under a 3072-bit key seals at most 318 bytes; a staff number or name
-# longer than this is a typing or export error, refused where it is.
+# A staff number or name longer than this is a typing or export error, refused where it is
+# (and the RSA keys of older stores seal at most 318 bytes).
 MAX_SEALED_BYTES = 200
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
