@@ -10,7 +10,8 @@ the force at T (`--changed-at`). Three stores, one key:
 
 Features, cohorts and labels of `replayed` must equal those of `never` on every date before T
 (and known at a date before T), and those of `only` on every date after it, every column:
-on DuckDB and on PostgreSQL, by both running-sum routes.
+on DuckDB and on PostgreSQL, by both running-sum routes. (Spark reads the versions of a
+corrected force alike: tests/features/test_engines.py, whose force is corrected too.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,7 +34,6 @@ BEFORE = [date(2015, 1, 1), date(2016, 1, 1), date(2016, 7, 1)]  # 2016-07-01 00
 AFTER = [date(2016, 7, 2), date(2017, 1, 1), date(2018, 6, 1)]
 LABEL_DATES = [date(2015, 1, 1), date(2015, 7, 1)]
 CONFIG = FeaturesConfig(peer_min_size=2)
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 
 
 @pytest.fixture(scope="module")
@@ -155,29 +154,3 @@ def test_re_ingesting_the_corrections_changes_nothing(built, force):
         assert store.scalar("SELECT count(*) FROM allegations_history") == before
     finally:
         store.close()
-
-
-def test_spark_reads_the_versions_alike(built, force):
-    """The warehouse carries the history: Spark's features and labels of the replayed store
-    equal DuckDB's (floats to 1e-12, as tests/features/test_engines.py compares engines)."""
-    if built["engine"] != "duckdb":
-        pytest.skip("the warehouse is written from the DuckDB store")
-    pytest.importorskip("pyspark")
-    from openeis.store.warehouse import write_warehouse
-    from support.engines import SPARK_TEST_SETTINGS, assert_same_table
-
-    source = open_store(built["urls"]["replayed"], read_only=True)
-    try:
-        written = write_warehouse(source, force / "warehouse")
-    finally:
-        source.close()
-    assert written["allegations_history"] > 0
-    settings = "".join(f"&{name}={quote(value)}" for name, value in SPARK_TEST_SETTINGS.items())
-    store = open_store(f"spark://local[2]?warehouse={force / 'warehouse'}{settings}")
-    try:
-        features = features_table(store, BEFORE + AFTER, CONFIG).sort_by(ORDER)
-        labels = compute_labels(store, LABEL_DATES, list(label_definitions()), known_at=BEFORE[-1]).sort_by(ORDER)
-    finally:
-        store.close()
-    assert_same_table(built["replayed"]["features"], features)
-    assert_same_table(built["replayed"]["labels_before"], labels)

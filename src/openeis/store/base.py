@@ -175,6 +175,11 @@ class Store(ABC):
         """Apply every migration the store has not recorded, each in its own transaction.
         By version number, not only above the highest: a migration merged after a newer one
         still runs. Under a lock, so that two sessions starting at once apply each once."""
+        migrations = load_migrations(self.dialect)
+        if self.table_exists("schema_migrations"):  # the usual case, every command: nothing to do
+            recorded = {int(row[0]) for row in self.query("SELECT version FROM schema_migrations")}
+            if recorded >= {m.version for m in migrations}:
+                return []
         with self.transaction():
             self.lock("migrate")
             self.execute(
@@ -182,7 +187,7 @@ class Store(ABC):
                 "version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
             )
         applied = []
-        for migration in load_migrations(self.dialect):
+        for migration in migrations:
             if self._applied(migration.version):
                 continue
             with self.transaction():
