@@ -5,8 +5,8 @@ One small synthetic force is ingested into a DuckDB file and into a PostgreSQL d
 `openeis warehouse` writes from the DuckDB store, and `openeis features|labels --engine
 spark://...` compute on it. The force corrects some of its records between the dates
 (`ingest --changed-at`), so every engine also reads the versions known at each date
-(tests/features/test_corrections.py checks those versions themselves, on DuckDB and PostgreSQL). Features and labels are built on each and compared cell by
-cell: same rows, same columns and types, equal values. Floats are compared to 1e-12
+(tests/features/test_corrections.py checks those versions themselves, on DuckDB and
+PostgreSQL). Features and labels are built on each and compared cell by cell: same rows, same columns and types, equal values. Floats are compared to 1e-12
 (relative, or absolute near zero): engines may sum in a different order, which moves the
 last bits (on the 2,000-officer benchmark force the largest difference was 1.9e-16, a
 Poisson score of ~1e-14, i.e. zero up to rounding; docs/scale.md).
@@ -26,16 +26,14 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from openeis.cli import app
 from openeis.features import FeaturesConfig, features_table
 from openeis.features.labels import compute_labels
 from openeis.store import StoreError, open_store
 from openeis.store.spark_store import parse_spark_url
 from openeis.store.warehouse import WAREHOUSE_TABLES
 from support.engines import SPARK_TEST_SETTINGS, assert_same_table
-from support.replay import correct
+from support.replay import ORDER, correct, openeis
 
 DATES = [date(2016, 7, 1), date(2017, 1, 1), date(2017, 7, 1), date(2018, 1, 1)]
 CORRECTED_AT = datetime(2017, 4, 1, 12, 0)  # between the second and third date
@@ -45,13 +43,6 @@ CONFIG = FeaturesConfig(peer_min_size=2)
 SPARK_ENGINE = "spark://local[2]?warehouse={warehouse}" + "".join(
     f"&{name}={quote(value)}" for name, value in SPARK_TEST_SETTINGS.items())
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
-
-
-def openeis(*args) -> None:
-    """`openeis ...` in-process (no OPENEIS_* settings from the environment)."""
-    env = {"OPENEIS_STORE": None, "OPENEIS_CONFIG": None, "OPENEIS_KEY_FILE": None}
-    result = CliRunner().invoke(app, [str(a) for a in args], env=env)
-    assert result.exit_code == 0, f"openeis {' '.join(map(str, args))}: {result.output}{result.exception!r}"
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +90,7 @@ def postgres_force(force, postgres_server):
 
 def _labels(store, known_at: date | None = None) -> pa.Table:
     table = compute_labels(store, DATES, LABELS, known_at=known_at)
-    return table.sort_by([("as_of", "ascending"), ("officer", "ascending")])
+    return table.sort_by(ORDER)
 
 
 def test_the_force_has_something_to_compare(duckdb_tables):
@@ -135,16 +126,14 @@ def spark_outputs(force):
     store, key = force / "force.duckdb", force / "force.key"
     openeis("warehouse", "--out", force / "warehouse", "--store", store, "--key-file", key)
     as_of = ",".join(d.isoformat() for d in DATES)
+    engine = SPARK_ENGINE.format(warehouse=force / "warehouse")
     (force / "peers.toml").write_text("[features]\npeer_min_size = 2\n")
     openeis("features", "--as-of", as_of, "--out", force / "spark-features.parquet", "--store", store,
-            "--key-file", key, "--engine", SPARK_ENGINE.format(warehouse=force / "warehouse"),
-            "--config", force / "peers.toml")
+            "--key-file", key, "--engine", engine, "--config", force / "peers.toml")
     openeis("labels", "--as-of", as_of, *[a for name in LABELS for a in ("--label", name)],
-            "--out", force / "spark-labels.parquet", "--store", store, "--key-file", key,
-            "--engine", SPARK_ENGINE.format(warehouse=force / "warehouse"))
-    order = [("as_of", "ascending"), ("officer", "ascending")]
-    return (pq.read_table(force / "spark-features.parquet").sort_by(order),
-            pq.read_table(force / "spark-labels.parquet").sort_by(order))
+            "--out", force / "spark-labels.parquet", "--store", store, "--key-file", key, "--engine", engine)
+    return (pq.read_table(force / "spark-features.parquet").sort_by(ORDER),
+            pq.read_table(force / "spark-labels.parquet").sort_by(ORDER))
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +157,7 @@ def test_spark_builds_the_same_features_and_labels(duckdb_tables, spark_outputs,
     """On records with earlier versions (the warehouse carries the history tables): features
     before and after the corrections, labels as known now and as known before them."""
     features, labels = spark_outputs
-    assert_same_table(duckdb_tables[0].sort_by([("as_of", "ascending"), ("officer", "ascending")]), features)
+    assert_same_table(duckdb_tables[0].sort_by(ORDER), features)
     assert_same_table(duckdb_tables[1], labels)
     assert spark_store.scalar("SELECT count(*) FROM allegations_history") > 0
     assert_same_table(duckdb_tables[2], _labels(spark_store, KNOWN_BEFORE))
@@ -176,11 +165,10 @@ def test_spark_builds_the_same_features_and_labels(duckdb_tables, spark_outputs,
 
 def test_commands_refuse_a_spark_store_clearly(force, spark_store):
     """`openeis` commands write the access log to the store: not to a read-only warehouse."""
-    result = CliRunner().invoke(app, ["features", "--as-of", "2017-01-01", "--out", str(force / "f.parquet"),
-                                      "--store", f"spark://local[2]?warehouse={force / 'warehouse'}",
-                                      "--key-file", str(force / "force.key")],
-                                env={"OPENEIS_STORE": None, "OPENEIS_CONFIG": None, "OPENEIS_KEY_FILE": None})
-    assert result.exit_code == 1 and "read-only warehouses" in result.output, result.output
+    output = openeis("features", "--as-of", "2017-01-01", "--out", force / "f.parquet",
+                     "--store", f"spark://local[2]?warehouse={force / 'warehouse'}",
+                     "--key-file", force / "force.key", expect=1)
+    assert "read-only warehouses" in output, output
 
 
 def test_commands_on_spark_log_in_the_store(force, spark_outputs):
@@ -197,10 +185,9 @@ def test_commands_on_spark_log_in_the_store(force, spark_outputs):
                                               ("export", "source_records")]
     assert json.loads(logged[2][2])["warehouse"] is True
     assert json.loads(logged[1][2])["engine"] == "spark://local[2]"  # settings left out of the log
-    refused = CliRunner().invoke(app, ["features", "--as-of", "2017-01-01", "--out", str(force / "x.parquet"),
-                                       "--store", str(store), "--key-file", str(key), "--engine", "duckdb://x"],
-                                 env={"OPENEIS_STORE": None, "OPENEIS_CONFIG": None, "OPENEIS_KEY_FILE": None})
-    assert refused.exit_code == 1 and "only spark://" in refused.output
+    refused = openeis("features", "--as-of", "2017-01-01", "--out", force / "x.parquet",
+                      "--store", store, "--key-file", key, "--engine", "duckdb://x", expect=1)
+    assert "only spark://" in refused
 
 
 def test_day_numbers_agree_to_the_microsecond(force, postgres_force, spark_store):
