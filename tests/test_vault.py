@@ -4,23 +4,14 @@ keys of stores made before them, which go on sealing and opening."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 
 from openeis.privacy import Pseudonymiser, read_key_file
-from openeis.vault import Sealer, VaultKeyError, create_vault_key, open_seal, public_pem, read_vault_key
+from openeis.vault import (Sealer, VaultKeyError, create_vault_key, open_seal, public_pem, read_vault_key,
+                           write_key_file)
 from support.handmade import write_force
-
-
-def _write_private(path, key) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
 
 
 def test_a_new_vault_key_is_x25519_private_to_its_owner_and_never_replaced(tmp_path):
@@ -53,7 +44,7 @@ def test_a_seal_opens_only_for_its_officer_and_field_and_with_its_key(tmp_path, 
 
 def test_a_key_file_of_another_kind_is_refused_plainly(tmp_path):
     path = tmp_path / "vault.key"
-    _write_private(path, ec.generate_private_key(ec.SECP256R1()))
+    write_key_file(path, ec.generate_private_key(ec.SECP256R1()))
     with pytest.raises(VaultKeyError, match="does not hold an identity vault key"):
         read_vault_key(path)
 
@@ -61,7 +52,7 @@ def test_a_key_file_of_another_kind_is_refused_plainly(tmp_path):
 def test_a_store_made_with_an_rsa_vault_key_still_seals_and_reveals(cli, tmp_path):
     """A store initialised before X25519 keys: `openeis init` found its RSA key file and the
     store kept its public half; ingest seals with it and reveal opens with it."""
-    _write_private(tmp_path / "openeis.vault.key", rsa.generate_private_key(public_exponent=65537, key_size=3072))
+    write_key_file(tmp_path / "openeis.vault.key", rsa.generate_private_key(public_exponent=65537, key_size=3072))
     write_force(tmp_path / "in")
     cli("init")
     cli("ingest", tmp_path / "in")

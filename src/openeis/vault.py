@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidKey, InvalidTag
 from cryptography.hazmat.primitives import hashes, hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, x25519
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 PUBLIC_KEY_META = "identity_vault_public_key"  # store_meta: the PEM public key that seals
 
@@ -64,13 +65,18 @@ def key_id(public_pem: bytes) -> str:
 def create_vault_key(path: Path) -> bytes:
     """A new private key in a 0600 file (never replacing one); returns the public key PEM."""
     private = x25519.X25519PrivateKey.generate()
+    write_key_file(path, private)
+    return public_pem(private)
+
+
+def write_key_file(path: Path, private: PrivateKeyTypes) -> None:
+    """`private` as PEM in a new 0600 file: never replacing one, never readable by others."""
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    return public_pem(private)
 
 
 def public_pem(private: VaultPrivateKey) -> bytes:
