@@ -11,7 +11,8 @@ another officer's row does not open.
 
 Stores made before December 2026 hold an RSA vault key (3072-bit, RSA-OAEP with SHA-256, the
 pseudonym as the OAEP label); they go on sealing and opening with it. New keys are X25519: made
-in well under a millisecond, where an RSA key took 0.07-0.46 s (median 0.16 s of 5, one machine).
+in well under a millisecond, where an RSA key takes about a tenth of a second or more
+(docs/benchmarks.md, "Identity vault").
 """
 
 from __future__ import annotations
